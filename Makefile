@@ -1,0 +1,34 @@
+# Quick start: `make demo` runs the main job on this machine's own Python installation;
+# `make test` runs the test suite. Both build .venv first and need only the package registries.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+OUT ?= out/demo
+WORKERS ?= 2
+
+.PHONY: venv test test-all demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(VENV)/bin/stackpipe curate --input python-env:// --output $(OUT)/curated --workers $(WORKERS)
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/curate.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache
