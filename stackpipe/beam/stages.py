@@ -1,0 +1,101 @@
+"""One generic DoFn for every stage: apply a function, route drops, count everything.
+
+Stage functions are plain callables from the library core: `fn(element)` returns the kept
+(possibly edited) element or a `Rejected`; a flat stage returns an iterable of those.
+Counts are pre-summed per bundle and emitted on the `stats` output, so stats.json is
+computed by the pipeline itself on any runner (no driver-side metric queries); the same
+counts go to Beam `Metrics` for runner UIs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.timestamp import MIN_TIMESTAMP
+
+from stackpipe.records import FileRecord, RawFile, Rejected
+
+REJECTED = "rejected"
+STATS = "stats"
+
+
+def element_bytes(element: Any) -> int:
+    if isinstance(element, FileRecord):
+        return element.size_bytes
+    if isinstance(element, RawFile):
+        return len(element.data)
+    if isinstance(element, Rejected):
+        return element.record.size_bytes
+    return 0
+
+
+class _StageDoFn(beam.DoFn):
+    def __init__(self, stage: str, fn: Callable, flat: bool):
+        self._stage = stage
+        self._fn = fn
+        self._flat = flat
+
+    def setup(self):
+        setup = getattr(self._fn, "setup", None)
+        if setup is not None:
+            setup()
+
+    def start_bundle(self):
+        self._counts: dict[tuple[str, str, str], list[int]] = {}
+
+    def _count(self, kind: str, reason: str, size: int) -> None:
+        slot = self._counts.get((self._stage, kind, reason))
+        if slot is None:
+            slot = self._counts[(self._stage, kind, reason)] = [0, 0]
+        slot[0] += 1
+        slot[1] += size
+
+    def _route(self, result):
+        size = element_bytes(result)
+        if isinstance(result, Rejected):
+            self._count("dropped", result.reason, size)
+            return beam.pvalue.TaggedOutput(REJECTED, result)
+        self._count("kept", "", size)
+        return result
+
+    def process(self, element):
+        if self._flat:
+            for result in self._fn(element):
+                self._count("input", "", element_bytes(result))
+                yield self._route(result)
+        else:
+            self._count("input", "", element_bytes(element))
+            yield self._route(self._fn(element))
+
+    def finish_bundle(self):
+        for key, (files, size) in self._counts.items():
+            stage, kind, reason = key
+            Metrics.counter(stage, f"{kind}.{reason}" if reason else kind).inc(files)
+            yield beam.pvalue.TaggedOutput(
+                STATS, GlobalWindows.windowed_value((key, (files, size)), MIN_TIMESTAMP)
+            )
+
+
+class ApplyStage(beam.PTransform):
+    """Apply one stage function; returns a dict of PCollections: kept, rejected, stats.
+
+    `flat=True` for functions that turn one input into many results (readers, dedup
+    groups); their input count is the number of results.
+    """
+
+    def __init__(self, stage: str, fn: Callable, *, flat: bool = False):
+        super().__init__(label=None)
+        if not stage.isascii() or not stage.replace("_", "").isalnum() or stage.lower() != stage:
+            raise ValueError(f"stage name {stage!r} must be ASCII snake_case")
+        self._stage = stage
+        self._fn = fn
+        self._flat = flat
+
+    def expand(self, pcoll):
+        results = pcoll | f"Apply_{self._stage}" >> beam.ParDo(
+            _StageDoFn(self._stage, self._fn, self._flat)
+        ).with_outputs(REJECTED, STATS, main="kept")
+        return {"kept": results.kept, "rejected": results[REJECTED], "stats": results[STATS]}

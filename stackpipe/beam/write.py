@@ -1,0 +1,160 @@
+"""Deterministic, atomic Parquet and stats.json writers.
+
+Rows are assigned to shards by their stable id, sorted within a shard and written to a
+temporary name that is renamed into place, so the same input gives byte-identical files
+on every runner and a rerun after a failure simply replaces what it finds. The number of
+shards follows from the total bytes, which is itself a deterministic function of the input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import uuid
+from typing import Callable
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from stackpipe.beam.stages import element_bytes
+from stackpipe.stats import stats_document
+
+ROW_GROUP_ROWS = 4096  # small row groups let later stages split a shard across workers
+
+
+def shard_name(index: int, count: int) -> str:
+    return f"part-{index:05d}-of-{count:05d}.parquet"
+
+
+def shard_of(record_id: str, count: int) -> int:
+    """Stable shard index of a record id (a hex digest)."""
+    return int(record_id[:12], 16) % count
+
+
+def write_bytes_atomically(path: str, data: bytes) -> None:
+    """Write to a temporary sibling, then rename over `path` (local, gs://, s3://...)."""
+    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+    with FileSystems.create(temporary) as handle:
+        handle.write(data)
+    FileSystems.rename([temporary], [path])
+
+
+def parquet_bytes(rows: list[dict], schema: pa.Schema) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(
+        pa.Table.from_pylist(rows, schema=schema), buffer, compression="zstd", row_group_size=ROW_GROUP_ROWS
+    )
+    return buffer.getvalue()
+
+
+class _WriteShard(beam.DoFn):
+    def __init__(self, directory: str, schema: pa.Schema, to_row: Callable, sort_key: Callable):
+        self._directory = directory
+        self._schema = schema
+        self._to_row = to_row
+        self._sort_key = sort_key
+
+    def process(self, keyed, count: int):
+        index, elements = keyed
+        rows = sorted((self._to_row(e) for e in elements if e is not None), key=self._sort_key)
+        data = parquet_bytes(rows, self._schema)
+        path = FileSystems.join(self._directory, shard_name(index, count))
+        write_bytes_atomically(path, data)
+        yield {"path": shard_name(index, count), "rows": len(rows), "bytes": len(data),
+               "sha256": hashlib.sha256(data).hexdigest()}
+
+
+class WriteRecords(beam.PTransform):
+    """Write records to `directory/part-NNNNN-of-MMMMM.parquet`; outputs one dict per shard.
+
+    Args:
+      directory: output folder (any Beam filesystem path).
+      schema: the Arrow schema of the rows.
+      to_row: element -> dict of schema columns.
+      id_of: element -> its stable hex id (decides the shard).
+      target_shard_bytes: approximate content bytes per shard.
+    """
+
+    def __init__(self, directory: str, schema: pa.Schema, to_row: Callable, id_of: Callable,
+                 target_shard_bytes: int):
+        super().__init__()
+        if target_shard_bytes <= 0:
+            raise ValueError(f"target_shard_bytes must be positive, got {target_shard_bytes}")
+        self._directory = directory
+        self._schema = schema
+        self._to_row = to_row
+        self._id_of = id_of
+        self._target = target_shard_bytes
+
+    def expand(self, pcoll):
+        target = self._target
+        id_of = self._id_of
+        count = (
+            pcoll
+            | "MeasureBytes" >> beam.Map(element_bytes)
+            | "SumBytes" >> beam.CombineGlobally(sum)
+            | "CountShards" >> beam.Map(lambda total: max(1, math.ceil(total / target)))
+        )
+        count_view = beam.pvalue.AsSingleton(count)
+        keyed = pcoll | "AssignShard" >> beam.Map(lambda e, n: (shard_of(id_of(e), n), e), n=count_view)
+        # Every shard index exists even when no row lands in it, so readers see a complete set.
+        placeholders = count | "EveryShard" >> beam.FlatMap(lambda n: [(i, None) for i in range(n)])
+        return (
+            (keyed, placeholders)
+            | "Together" >> beam.Flatten()
+            | "GroupByShard" >> beam.GroupByKey()
+            | "WriteShard" >> beam.ParDo(
+                _WriteShard(self._directory, self._schema, self._to_row, _row_sort_key), count=count_view
+            )
+        )
+
+
+def _row_sort_key(row: dict) -> tuple:
+    return (row["id"], row.get("stage", ""), row.get("reason", ""), row["content_hash"], row["path"])
+
+
+def _sum_pairs(pairs):
+    files = size = 0
+    for f, s in pairs:
+        files += f
+        size += s
+    return files, size
+
+
+class WriteStats(beam.PTransform):
+    """Sum stage counts and write `stats.json` atomically, after every output shard exists.
+
+    Args:
+      path: where stats.json goes.
+      stage_order: stage names in flow order.
+      languages: PCollection of kept records' (language, (1, bytes)).
+      outputs: {"documents": PCollection of shard dicts, ...} — waited on and listed.
+    """
+
+    def __init__(self, path: str, stage_order: list[str], languages, outputs: dict):
+        super().__init__()
+        self._path = path
+        self._order = stage_order
+        self._languages = languages
+        self._outputs = outputs
+
+    def expand(self, stats):
+        summed = stats | "SumCounts" >> beam.CombinePerKey(_sum_pairs) | "CollectCounts" >> beam.combiners.ToList()
+        languages = (
+            self._languages
+            | "SumLanguages" >> beam.CombinePerKey(_sum_pairs)
+            | "CollectLanguages" >> beam.combiners.ToList()
+        )
+        side = {kind: beam.pvalue.AsList(files) for kind, files in self._outputs.items()}
+        path, order = self._path, self._order
+
+        def write(counts, languages, **outputs):
+            document = stats_document(counts, order, languages, {k: list(v) for k, v in outputs.items()})
+            write_bytes_atomically(path, (json.dumps(document, indent=2, sort_keys=False) + "\n").encode())
+            return document
+
+        return summed | "WriteStatsJson" >> beam.Map(write, beam.pvalue.AsSingleton(languages), **side)

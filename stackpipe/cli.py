@@ -1,0 +1,41 @@
+"""`stackpipe`: the one command-line entry point; each subcommand wraps a pipeline module."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from stackpipe.rules import RulesError
+
+USAGE = """usage: stackpipe COMMAND [options]
+
+commands:
+  curate    sources -> decode + language -> quality -> exact dedup -> Parquet documents
+            (stackpipe curate --help for options)
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    command, rest = argv[0], argv[1:]
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Beam logs a warning per run about optional GCP client libraries; not the user's concern.
+    logging.getLogger("root").setLevel(logging.ERROR)
+    try:
+        if command == "curate":
+            from pipelines import curate
+
+            stats = curate.run(rest)
+            return 0 if stats["conservation"] else 1
+    except (RulesError, ValueError, FileNotFoundError) as error:
+        print(f"stackpipe {command}: error: {error}", file=sys.stderr)
+        return 2
+    print(f"stackpipe: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

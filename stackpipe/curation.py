@@ -1,0 +1,55 @@
+"""The stages of `stackpipe curate` as picklable callables over records.
+
+Each is a thin binding of rules to a pure core function, shipped to Beam workers (or
+called directly by any other engine). Heavy resources load in `setup()`, once per worker.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from stackpipe.ingest import decode_and_detect
+from stackpipe.languages import LanguageDetector
+from stackpipe.quality import check_quality
+from stackpipe.records import Drop, FileRecord, RawFile, Rejected, reject
+from stackpipe.rules import Rules
+from stackpipe.sources import InputUnit, read_unit
+
+STAGES = ("read", "decode", "quality", "exact_dedup")
+
+
+class ReadInputs:
+    """read: one input unit (repository, archive, table part) -> its files or rejections."""
+
+    def __init__(self, rules: Rules):
+        self._rules = rules.sources
+
+    def __call__(self, unit: InputUnit) -> Iterator[RawFile | Rejected]:
+        return read_unit(unit, self._rules)
+
+
+class DecodeFiles:
+    """decode: bytes -> language-tagged text, or binary / undecodable / unknown_language."""
+
+    def __init__(self, rules: Rules):
+        self._rules = rules
+        self._detector: LanguageDetector | None = None
+
+    def setup(self) -> None:
+        self._detector = LanguageDetector(self._rules.languages)
+
+    def __call__(self, raw: RawFile) -> FileRecord | Rejected:
+        if self._detector is None:
+            self.setup()
+        return decode_and_detect(raw, self._rules.sources, self._rules.languages, self._detector)
+
+
+class CheckQuality:
+    """quality: the StarCoder-style file filters with per-language thresholds."""
+
+    def __init__(self, rules: Rules):
+        self._rules = rules.quality
+
+    def __call__(self, record: FileRecord) -> FileRecord | Rejected:
+        verdict = check_quality(record, self._rules)
+        return reject(record, "quality", verdict) if isinstance(verdict, Drop) else record
