@@ -48,7 +48,7 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
     """Add the curate flow to `pipeline`; returns the stats.json PCollection."""
     units_pc = pipeline | "ListInputs" >> beam.Create(units) | "Spread" >> beam.Reshuffle()
     read = units_pc | ApplyStage("read", ReadInputs(rules), flat=True)
-    raw = read["kept"] | "Progress" >> beam.ParDo(ReportProgress()) if progress else read["kept"]
+    raw = (read["kept"] | "Progress" >> beam.ParDo(ReportProgress())) if progress else read["kept"]
     decoded = raw | ApplyStage("decode", DecodeFiles(rules))
     checked = decoded["kept"] | ApplyStage("quality", CheckQuality(rules))
     unique = checked["kept"] | DropExactDuplicates()

@@ -8,6 +8,7 @@ trainer (DESIGN.md §3). Records are frozen dataclasses: a stage that edits a re
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Mapping, Union
 
@@ -150,7 +151,8 @@ FILE_FIELDS = [
     pa.field("stars", pa.int64()),
     pa.field("revision", pa.string()),
     pa.field("content_hash", pa.string()),
-    pa.field("meta", pa.map_(pa.string(), pa.string())),
+    # A JSON object (string -> string): loads everywhere (datasets, pandas, DuckDB), unlike an Arrow map.
+    pa.field("meta", pa.string()),
 ]
 FILE_SCHEMA = pa.schema(FILE_FIELDS)
 REJECTED_SCHEMA = pa.schema(FILE_FIELDS + [pa.field("stage", pa.string()), pa.field("reason", pa.string())])
@@ -174,7 +176,7 @@ SHARD_SCHEMA = pa.schema(
 
 
 def record_to_row(record: FileRecord) -> dict:
-    """A FileRecord as a dict of FILE_SCHEMA columns (meta as a sorted list of pairs)."""
+    """A FileRecord as a dict of FILE_SCHEMA columns (meta as a key-sorted JSON object)."""
     return {
         "id": record.id,
         "repo": record.repo,
@@ -188,7 +190,7 @@ def record_to_row(record: FileRecord) -> dict:
         "stars": record.stars,
         "revision": record.revision,
         "content_hash": record.content_hash,
-        "meta": sorted(record.meta.items()),
+        "meta": json.dumps(dict(record.meta), sort_keys=True, ensure_ascii=False),
     }
 
 
@@ -200,10 +202,10 @@ def rejected_to_row(rejected: Rejected) -> dict:
 
 
 def row_to_record(row: Mapping) -> FileRecord:
-    """Inverse of record_to_row; accepts meta as pairs (pyarrow) or a dict."""
+    """Inverse of record_to_row; accepts meta as a JSON string or a dict."""
     meta = row.get("meta") or {}
-    if not isinstance(meta, Mapping):
-        meta = dict(meta)
+    if isinstance(meta, str):
+        meta = json.loads(meta)
     return FileRecord(
         id=row["id"],
         repo=row["repo"] or "",

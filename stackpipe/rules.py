@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -46,6 +47,13 @@ class Heuristic:
 
     language: str
     pattern: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pattern is not None:
+            try:  # a broken regex must fail at load, where the error can name the file and key
+                re.compile(self.pattern)
+            except re.error as error:
+                raise ValueError(f"pattern {self.pattern!r} is not a valid regex: {error}") from None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -87,7 +87,8 @@ class ApplyStage(beam.PTransform):
     """
 
     def __init__(self, stage: str, fn: Callable, *, flat: bool = False):
-        super().__init__(label=None)
+        # A stable, unique label per stage keeps pipeline graphs readable and updatable.
+        super().__init__(label=f"Stage_{stage}")
         if not stage.isascii() or not stage.replace("_", "").isalnum() or stage.lower() != stage:
             raise ValueError(f"stage name {stage!r} must be ASCII snake_case")
         self._stage = stage
