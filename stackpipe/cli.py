@@ -7,11 +7,13 @@ import sys
 
 from stackpipe.rules import RulesError
 
-USAGE = """usage: stackpipe COMMAND [options]
+USAGE = """usage: stackpipe COMMAND [options]   (stackpipe COMMAND --help for its options)
 
 commands:
-  curate    sources -> decode + language -> quality -> exact dedup -> Parquet documents
-            (stackpipe curate --help for options)
+  curate            sources -> decode + language -> quality -> exact dedup -> Parquet documents
+  tokenizer train   train a family's byte-level BPE tokenizer on curated documents
+  shards            documents -> tokenized, FIM-ready Parquet shards + manifest.json
+  export-megatron   shards -> Megatron .bin/.idx
 """
 
 
@@ -30,6 +32,24 @@ def main(argv: list[str] | None = None) -> int:
 
             stats = curate.run(rest)
             return 0 if stats["conservation"] else 1
+        if command == "tokenizer":
+            if rest[:1] != ["train"]:
+                print("usage: stackpipe tokenizer train --input DIR --output FILE --family NAME", file=sys.stderr)
+                return 2
+            from pipelines import tokenizer
+
+            tokenizer.run(rest[1:])
+            return 0
+        if command == "shards":
+            from pipelines import shards
+
+            shards.run(rest)
+            return 0
+        if command == "export-megatron":
+            from stackpipe.tokens import megatron
+
+            megatron.run(rest)
+            return 0
     except (RulesError, ValueError, FileNotFoundError) as error:
         print(f"stackpipe {command}: error: {error}", file=sys.stderr)
         return 2

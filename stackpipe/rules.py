@@ -25,6 +25,11 @@ class RulesError(ValueError):
     """A rules file is missing, malformed, or holds an unknown key or a bad value."""
 
 
+def _probability(name: str, value: float | None) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be within [0, 1], got {value}")
+
+
 # --- languages.yaml ------------------------------------------------------------------
 
 
@@ -151,6 +156,85 @@ class SourceRules:
     skip_dirs: tuple[str, ...] = (".git", ".hg", ".svn", "__pycache__", "node_modules", ".tox", ".venv")
 
 
+# --- fim.yaml ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenRoles:
+    """What the shard writer uses each special token for (texts, looked up by name)."""
+
+    eos: str
+    bos: str | None = None
+    fim_prefix: str | None = None
+    fim_middle: str | None = None
+    fim_suffix: str | None = None
+    fim_end: str | None = None
+    fim_pad: str | None = None
+    reponame: str | None = None
+    filename: str | None = None
+    gh_stars: str | None = None
+    repo_name: str | None = None
+    file_sep: str | None = None
+
+    def named(self) -> dict[str, str]:
+        """role -> token text, for the roles this family declares."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class FimSettings:
+    rate: float = 0.0
+    spm_rate: float = 0.5
+    repo_rate: float | None = None
+    repo_file_rate: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("rate", "spm_rate", "repo_rate", "repo_file_rate"):
+            _probability(name, getattr(self, name))
+
+
+@dataclass(frozen=True, kw_only=True)
+class FamilySpec:
+    special_tokens: tuple[str, ...]
+    roles: TokenRoles
+    vocab_size: int
+    context_length: int
+    fim: FimSettings = FimSettings()
+    metadata_rate: float = 0.0
+    repo_format: str = "concat"
+
+    def __post_init__(self) -> None:
+        _one_of("repo_format", self.repo_format, ("concat", "starcoder2"))
+        _probability("metadata_rate", self.metadata_rate)
+        if len(set(self.special_tokens)) != len(self.special_tokens):
+            raise ValueError("special_tokens lists a token twice")
+        if self.vocab_size <= len(self.special_tokens) + 256:
+            raise ValueError(f"vocab_size {self.vocab_size} leaves no room beyond the 256 bytes and special tokens")
+        if self.context_length <= 0:
+            raise ValueError(f"context_length must be positive, got {self.context_length}")
+        roles = self.roles.named()
+        for role, token in roles.items():
+            if token not in self.special_tokens:
+                raise ValueError(f"roles.{role} {token!r} is not listed in special_tokens")
+        needed = {"FIM": (self.fim.rate > 0 or bool(self.fim.repo_rate), ("fim_prefix", "fim_middle", "fim_suffix")),
+                  "metadata_rate": (self.metadata_rate > 0, ("reponame", "filename", "gh_stars")),
+                  "repo_format starcoder2": (self.repo_format == "starcoder2", ("repo_name", "file_sep"))}
+        for feature, (used, wanted) in needed.items():
+            missing = [role for role in wanted if used and role not in roles]
+            if missing:
+                raise ValueError(f"{feature} needs roles {', '.join(missing)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FimRules:
+    families: Mapping[str, FamilySpec] = field(default_factory=dict)
+
+    def family(self, name: str) -> FamilySpec:
+        if name not in self.families:
+            raise RulesError(f"unknown family {name!r}; fim.yaml defines: {', '.join(sorted(self.families))}")
+        return self.families[name]
+
+
 # --- all of them ---------------------------------------------------------------------
 
 
@@ -159,9 +243,10 @@ class Rules:
     languages: LanguageRules
     quality: QualityRules
     sources: SourceRules
+    fim: FimRules
 
 
-RULE_FILES = {"languages": LanguageRules, "quality": QualityRules, "sources": SourceRules}
+RULE_FILES = {"languages": LanguageRules, "quality": QualityRules, "sources": SourceRules, "fim": FimRules}
 
 
 def load_rules(rules_dir: str | Path | None = None) -> Rules:

@@ -31,8 +31,11 @@ def shard_name(index: int, count: int) -> str:
 
 
 def shard_of(record_id: str, count: int) -> int:
-    """Stable shard index of a record id (a hex digest)."""
-    return int(record_id[:12], 16) % count
+    """Stable shard index of a record id (a hex digest; other ids are hashed first)."""
+    try:
+        return int(record_id[:12], 16) % count
+    except ValueError:  # ids from tables written by other tools
+        return int(hashlib.sha256(record_id.encode("utf-8")).hexdigest()[:12], 16) % count
 
 
 def write_bytes_atomically(path: str, data: bytes) -> None:
@@ -77,10 +80,11 @@ class WriteRecords(beam.PTransform):
       to_row: element -> dict of schema columns.
       id_of: element -> its stable hex id (decides the shard).
       target_shard_bytes: approximate content bytes per shard.
+      size_of: element -> its bytes toward `target_shard_bytes`.
     """
 
     def __init__(self, directory: str, schema: pa.Schema, to_row: Callable, id_of: Callable,
-                 target_shard_bytes: int):
+                 target_shard_bytes: int, size_of: Callable = element_bytes):
         super().__init__()
         if target_shard_bytes <= 0:
             raise ValueError(f"target_shard_bytes must be positive, got {target_shard_bytes}")
@@ -89,13 +93,14 @@ class WriteRecords(beam.PTransform):
         self._to_row = to_row
         self._id_of = id_of
         self._target = target_shard_bytes
+        self._size_of = size_of
 
     def expand(self, pcoll):
         target = self._target
         id_of = self._id_of
         count = (
             pcoll
-            | "MeasureBytes" >> beam.Map(element_bytes)
+            | "MeasureBytes" >> beam.Map(self._size_of)
             | "SumBytes" >> beam.CombineGlobally(sum)
             | "CountShards" >> beam.Map(lambda total: max(1, math.ceil(total / target)))
         )
@@ -114,7 +119,7 @@ class WriteRecords(beam.PTransform):
 
 
 def _row_sort_key(row: dict) -> tuple:
-    return (row["id"], row.get("stage", ""), row.get("reason", ""), row["content_hash"], row["path"])
+    return (row["id"], row.get("stage", ""), row.get("reason", ""), row.get("content_hash", ""), row.get("path", ""))
 
 
 def _sum_pairs(pairs):

@@ -1,0 +1,1 @@
+"""Tokenizer, fill-in-the-middle and training-shard writers."""
