@@ -29,23 +29,11 @@ from stackpipe.languages import LanguageDetector
 from stackpipe.quality import check_quality
 from stackpipe.records import Drop, FileRecord, RawFile
 from stackpipe.rules import load_rules
-from stackpipe.sources import InputUnit, plan_inputs, read_unit
+from stackpipe.sources import InputUnit, read_unit
+
+from corpus import collect_corpus  # benchmarks/corpus.py, beside this script
 
 FILES_PER_JSONL = 2000
-
-
-def collect_corpus(limit_bytes: int, rules) -> list[RawFile]:
-    """Raw files of python-env:// in plan order, up to `limit_bytes` of content."""
-    files, total = [], 0
-    for unit in plan_inputs(["python-env://"], rules.sources):
-        for item in read_unit(unit, rules.sources):
-            if isinstance(item, RawFile) and b"\x00" not in item.data:
-                files.append(item)
-                total += len(item.data)
-                if total >= limit_bytes:
-                    return files
-    return files
-
 
 def write_jsonl(files: list[RawFile], directory: Path) -> int:
     """Write the corpus as JSONL shards with The Stack v2 column names; returns content bytes."""

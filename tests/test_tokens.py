@@ -139,7 +139,7 @@ def test_literal_sentinel_text_is_encoded_as_ordinary_text(bound):
     text = "".join(FIM_RULES.family(bound.family_name).roles.named().values()) + "\nprint('hi')\n"
     doc = ShardSource(id="ab" * 16, repo="r", path="a.py", language="Python", source="github", content=text)
     settings = settings_for(bound, rate=0.0, repo_rate=None)
-    (row,) = tokenize_sources([doc], settings, bound.tokenizer())
+    (row,) = tokenize_sources([doc], settings, bound.encoder())
     inner = row.tokens.tolist()[(1 if "bos" in special else 0):-1]
     assert not set(inner) & set(special.values())
     assert decoder(bound)(inner) == text
@@ -166,7 +166,7 @@ def test_fim_segments_reorder_back_to_the_text(mode):
 
 def test_every_row_reconstructs_its_document_for_every_family(bound, corpus):
     docs = sources(corpus, 300)
-    rows = tokenize_sources(docs, settings_for(bound), bound.tokenizer())
+    rows = tokenize_sources(docs, settings_for(bound), bound.encoder())
     decode = decoder(bound)
     assert len(rows) == len(docs)
     for doc, row in zip(docs, rows):
@@ -176,7 +176,7 @@ def test_every_row_reconstructs_its_document_for_every_family(bound, corpus):
 def test_fim_rates_match_the_family_within_statistical_bounds(bound, corpus):
     family = FIM_RULES.family(bound.family_name)
     docs = sources(snippets(corpus), 3000)
-    rows = tokenize_sources(docs, settings_for(bound), bound.tokenizer())
+    rows = tokenize_sources(docs, settings_for(bound), bound.encoder())
     n = len(rows)
     fim = sum(r.fim != "none" for r in rows)
     spm = sum(r.fim == "spm" for r in rows)
@@ -190,7 +190,7 @@ def test_fim_rates_match_the_family_within_statistical_bounds(bound, corpus):
 def test_rows_depend_only_on_seed_and_id_not_on_batch_order(bound, corpus):
     docs = sources(corpus, 60)
     settings = settings_for(bound)
-    tokenizer = bound.tokenizer()
+    tokenizer = bound.encoder()
     forward = {r.id: r.tokens.tolist() for r in tokenize_sources(docs, settings, tokenizer)}
     backward = {r.id: r.tokens.tolist() for r in tokenize_sources(docs[::-1], settings, tokenizer)}
     singles = {r.id: r.tokens.tolist() for d in docs[:10] for r in tokenize_sources([d], settings, tokenizer)}
@@ -203,7 +203,7 @@ def test_rows_depend_only_on_seed_and_id_not_on_batch_order(bound, corpus):
 def test_no_fim_gives_plain_rows_ending_with_eos(bound, corpus):
     docs = sources(corpus, 50)
     settings = dataclasses.replace(settings_for(bound), fim=False)
-    rows = tokenize_sources(docs, settings, bound.tokenizer())
+    rows = tokenize_sources(docs, settings, bound.encoder())
     assert {r.fim for r in rows} == {"none"}
     assert all(r.tokens[-1] == bound.special_ids["eos"] for r in rows)
 
@@ -211,19 +211,33 @@ def test_no_fim_gives_plain_rows_ending_with_eos(bound, corpus):
 def test_long_documents_are_split_never_truncated(bound, corpus):
     long_text = "".join(text for _, text in corpus[:6])
     doc = ShardSource(id="cd" * 16, repo="r", path="big.py", language="Python", source="github", content=long_text)
-    rows = tokenize_sources([doc], settings_for(bound, max_tokens=1024), bound.tokenizer())
+    rows = tokenize_sources([doc], settings_for(bound, max_tokens=1024), bound.encoder())
     assert len(rows) > 2
     assert all(len(r.tokens) <= 1024 and r.split for r in rows)
-    assert [r.id for r in rows] == [f"{'cd' * 16}-{i:04d}" for i in range(len(rows))]
+    ids = [r.id for r in rows]
+    assert all(i.startswith("cd" * 16 + "-") for i in ids) and ids == sorted(set(ids))
     decode = decoder(bound)
     assert "".join(undo_fim(r.tokens.tolist(), bound.special_ids, decode) for r in rows) == long_text
+
+
+def test_split_without_fim_reuses_the_documents_own_tokens(bound, corpus):
+    long_text = "".join(text for _, text in corpus[:6])
+    doc = ShardSource(id="ef" * 16, repo="r", path="big.py", language="Python", source="github", content=long_text)
+    rows = tokenize_sources([doc], settings_for(bound, max_tokens=1024, rate=0.0, repo_rate=None), bound.encoder())
+    special = bound.special_ids
+    head = 1 if "bos" in special else 0
+    bodies = [t for r in rows for t in r.tokens.tolist()[head:-1]]
+    assert len(rows) > 2 and {r.fim for r in rows} == {"none"}
+    assert bodies == bound.tokenizer().encode(long_text, add_special_tokens=False).ids
+    texts = [decoder(bound)(r.tokens.tolist()[head:-1]) for r in rows]
+    assert all(a.endswith("\n") or b.startswith("\n") for a, b in zip(texts, texts[1:]))  # cut between lines
 
 
 def test_starcoder_metadata_prefixes_follow_their_rate(corpus):
     family = FIM_RULES.family("starcoder")
     tokenizer = train_byte_level_bpe([t for _, t in corpus[:30]], family, 1000)
     bound = bind_family(tokenizer.to_str(), "starcoder", family, source="test")
-    rows = tokenize_sources(sources(snippets(corpus), 2000), settings_for(bound, metadata=True), bound.tokenizer())
+    rows = tokenize_sources(sources(snippets(corpus), 2000), settings_for(bound, metadata=True), bound.encoder())
     for role in ("reponame", "filename", "gh_stars"):
         share = sum(bound.special_ids[role] in r.tokens[:40] for r in rows) / len(rows)
         assert abs(share - family.metadata_rate) < 4 * (0.2 * 0.8 / len(rows)) ** 0.5
@@ -247,7 +261,7 @@ def test_packed_sample_applies_fim_inside_files_only(corpus):
                         "codellama", family, source="test")
     special, decode = bound.special_ids, decoder(bound)
     samples = [packed_sample(corpus, i) for i in range(100)]
-    rows = tokenize_sources(samples, settings_for(bound), bound.tokenizer())
+    rows = tokenize_sources(samples, settings_for(bound), bound.encoder())
     blocks = 0
     for sample, row in zip(samples, rows):
         tokens = row.tokens.tolist()[1:-1]
@@ -275,7 +289,7 @@ def test_starcoder2_repo_level_fim_selects_repositories_then_files(corpus):
     special = bound.special_ids
     samples = [packed_sample(snippets(corpus), i % 100, files=4) for i in range(800)]
     samples = [dataclasses.replace(s, id=f"{i:032x}") for i, s in enumerate(samples)]
-    rows = tokenize_sources(samples, settings_for(bound), bound.tokenizer())
+    rows = tokenize_sources(samples, settings_for(bound), bound.encoder())
     per_repo = [r.tokens.tolist().count(special["fim_prefix"]) for r in rows]
     selected = [n for n in per_repo if n > 0]
     # a selected repository shows no FIM file with probability 0.5**4; correct the observed share for it

@@ -32,12 +32,12 @@ class _TokenizeTables(beam.DoFn):
     def __init__(self, bound: FamilyTokenizer, settings: SampleSettings):
         self._bound = bound
         self._settings = settings
-        self._tokenizer = None
+        self._encoder = None
         self._rows = Metrics.counter("shards", "rows")
         self._tokens = Metrics.counter("shards", "tokens")
 
     def setup(self) -> None:
-        self._tokenizer = self._bound.tokenizer()  # once per worker, not per element
+        self._encoder = self._bound.encoder()  # once per worker, not per element
 
     def process(self, table: pa.Table) -> Iterator:
         records = table.to_pylist()
@@ -51,7 +51,7 @@ class _TokenizeTables(beam.DoFn):
                 else:
                     sources.append(source)
                     yield beam.pvalue.TaggedOutput(TALLY, source_tally("tokenized"))
-            for row in tokenize_sources(sources, self._settings, self._tokenizer):
+            for row in tokenize_sources(sources, self._settings, self._encoder):
                 self._rows.inc()
                 self._tokens.inc(len(row.tokens))
                 yield row

@@ -1,7 +1,8 @@
 """Character-level fill-in-the-middle (REFERENCE.md §8).
 
 A FIM sample is a list of segments: `int` items are sentinel ids placed on purpose,
-`str` items are document text still to be encoded. Keeping text and sentinels apart
+`str` items are document text still to be encoded (and numpy arrays, text already
+encoded). Keeping text and sentinels apart
 until encoding is what guarantees that a sentinel id never comes from document text.
 
 PSM: PRE prefix SUF suffix MID middle [END]
@@ -19,7 +20,9 @@ import random
 from dataclasses import dataclass
 from typing import Mapping, Union
 
-Segment = Union[int, str]
+import numpy as np
+
+Segment = Union[int, str, np.ndarray]
 FIM_MODES = ("none", "psm", "spm")
 
 
@@ -77,9 +80,14 @@ def fim_segments(text: str, mode: str, cuts: tuple[int, int], ids: FimIds) -> li
     return [s for s in segments if s != ""]
 
 
-def transform(text: str, rng: random.Random, rate: float, spm_rate: float, ids: FimIds | None) -> tuple[list[Segment], str]:
-    """Draw whether and how to transform `text`; returns its segments and the mode."""
-    mode = draw_mode(rng, rate, spm_rate) if ids is not None else "none"
+def transform(text: str, rng: random.Random, rate: float, spm_rate: float, ids: FimIds | None,
+              mode: str | None = None) -> tuple[list[Segment], str]:
+    """Draw whether and how to transform `text` (unless `mode` is given); returns its
+    segments and the mode. The cut points always come from `rng`."""
+    if ids is None:
+        mode = "none"
+    elif mode is None:
+        mode = draw_mode(rng, rate, spm_rate)
     if mode == "none":
         return ([text] if text else []), mode
     return fim_segments(text, mode, draw_cuts(rng, len(text)), ids), mode

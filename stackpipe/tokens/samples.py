@@ -3,7 +3,7 @@
 One row per document: [bos] [metadata] body [eos], where the body is the text, a FIM
 sample of it, or (for a packed repository sample) its files in order with FIM applied
 per file and never across a file boundary. A document longer than `max_tokens` is split
-into several rows (at file boundaries, then at line boundaries), never truncated.
+into several rows (between files, then between lines), never truncated.
 
 All text is encoded in one `encode_batch` call per batch of documents. That keeps the
 shard stage close to the raw speed of the tokenizer.
@@ -12,18 +12,22 @@ shard stage close to the raw speed of the tokenizer.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 from tokenizers import Tokenizer
 
 from stackpipe.rules import FamilySpec
 from stackpipe.tokens.fim import FimIds, Segment, draw_cuts, draw_mode, fim_segments, seeded_rng, transform
-from stackpipe.tokens.tokenizer import encode_texts
+from stackpipe.tokens.tokenizer import TextEncoder
 
-# Room left in a split piece for sentinels, metadata prefixes and tokens that merge
-# differently once a text is cut: the final check below still catches any excess.
-SPLIT_HEADROOM = 64
+# A record over the token limit is cut by length into pieces aimed at this share of the
+# limit, so that uneven token density rarely pushes a piece over; a piece that still is
+# over is cut again, up to MAX_SPLIT_ROUNDS times, and then sliced.
+SPLIT_FILL = 0.9
+MAX_SPLIT_ROUNDS = 4
+SPLIT_HEADROOM = 16  # token-space cuts: room for the piece's own metadata draw
+MIN_MAX_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,10 @@ class ShardSource:
     content: str
     stars: int | None = None
     files: tuple[FileSpan, ...] = ()
+    # Set on the pieces of a split document: the FIM decision of the whole document, and
+    # the piece's tokens when they can be reused as they are.
+    fim_decision: str | None = None
+    content_ids: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_row(cls, row: Mapping) -> ShardSource:
@@ -80,8 +88,8 @@ class SampleSettings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fim_ids", FimIds.from_special_ids(self.special_ids) if self.fim else None)
-        if self.max_tokens <= 2 * SPLIT_HEADROOM:
-            raise ValueError(f"max_tokens must exceed {2 * SPLIT_HEADROOM}, got {self.max_tokens}")
+        if self.max_tokens < MIN_MAX_TOKENS:
+            raise ValueError(f"max_tokens must be at least {MIN_MAX_TOKENS}, got {self.max_tokens}")
 
 
 def check_spans(source: ShardSource) -> None:
@@ -142,32 +150,49 @@ def packed_body(source: ShardSource, settings: SampleSettings) -> tuple[list[Seg
     return [s for s in segments if s != ""], (mode if transformed else "none")
 
 
-def layout(source: ShardSource, settings: SampleSettings) -> tuple[list[Segment], str]:
-    """The segments of one row and its FIM mode."""
+@dataclass(frozen=True)
+class Layout:
+    """A row before encoding: its segments, FIM mode, and where the body starts."""
+
+    segments: list[Segment]
+    mode: str
+    body_start: int
+
+
+def layout(source: ShardSource, settings: SampleSettings) -> Layout:
+    """The segments of one row: [bos] [metadata] body eos."""
     family, special = settings.family, settings.special_ids
-    segments: list[Segment] = [special["bos"]] if "bos" in special else []
-    segments += metadata_segments(source, settings)
+    head: list[Segment] = [special["bos"]] if "bos" in special else []
+    head += metadata_segments(source, settings)
     if source.files:
         body, mode = packed_body(source, settings)
     else:
         rng = seeded_rng(settings.seed, source.id, "fim")
-        body, mode = transform(source.content, rng, family.fim.rate, family.fim.spm_rate, settings.fim_ids)
-    return segments + body + [special["eos"]], mode
+        body, mode = transform(source.content, rng, family.fim.rate, family.fim.spm_rate, settings.fim_ids,
+                               mode=source.fim_decision)
+        if mode == "none" and source.content_ids is not None:
+            body = [source.content_ids]
+    return Layout(head + body + [special["eos"]], mode, len(head))
 
 
-def encode_layouts(layouts: Sequence[list[Segment]], tokenizer: Tokenizer) -> list[np.ndarray]:
-    """Token ids of each layout, all its text encoded in one batch."""
-    texts = [s for segments in layouts for s in segments if isinstance(s, str)]
-    encoded = iter(encode_texts(tokenizer, texts))
+def encode_layouts(layouts: Sequence[Layout], encoder: TextEncoder) -> list[tuple[np.ndarray, int]]:
+    """Token ids of each layout and the offset where its body starts; all text in one batch."""
+    texts = [s for item in layouts for s in item.segments if isinstance(s, str)]
+    encoded = iter(encoder.encode(texts))
     rows = []
-    for segments in layouts:
+    for item in layouts:
         ids: list[int] = []
-        for segment in segments:
+        body_offset = 0
+        for index, segment in enumerate(item.segments):
+            if index == item.body_start:
+                body_offset = len(ids)
             if isinstance(segment, str):
                 ids += next(encoded)
+            elif isinstance(segment, np.ndarray):
+                ids += segment.tolist()
             else:
                 ids.append(segment)
-        rows.append(np.asarray(ids, dtype=np.int32))
+        rows.append((np.asarray(ids, dtype=np.int32), body_offset))
     return rows
 
 
@@ -176,73 +201,69 @@ def piece_id(record_id: str, index: int) -> str:
     return f"{record_id}-{index:04d}"
 
 
-def split_source(source: ShardSource, budget: int, count_tokens: Callable[[list[str]], list[int]]) -> list[ShardSource]:
-    """Split an over-long record into pieces of about `budget` tokens at most.
+def split_source(source: ShardSource, pieces: int) -> list[ShardSource]:
+    """Cut a record into about `pieces` parts of equal length.
 
-    A packed sample splits between files and keeps its spans; a single file (or a file
-    too long for any piece) splits between lines, and a line too long splits by characters.
+    A packed sample is cut between files and keeps its spans. A plain document, or a
+    file too long to share a piece, is cut between lines, and a line that is too long
+    is cut by characters.
     """
+    if pieces <= 1:
+        raise ValueError(f"split_source needs at least 2 pieces, got {pieces}")
     if source.files:
-        return _split_packed(source, budget, count_tokens)
-    pieces = _split_text(source.content, budget, count_tokens)
-    return [replace(source, id=piece_id(source.id, i), content=text) for i, text in enumerate(pieces)]
+        return _split_packed(source, pieces)
+    return [replace(source, id=piece_id(source.id, i), content=text)
+            for i, text in enumerate(_cut_text(source.content, pieces))]
 
 
-def _split_text(text: str, budget: int, count_tokens: Callable[[list[str]], list[int]]) -> list[str]:
-    lines = text.splitlines(keepends=True)
-    pieces: list[str] = []
-    current, used = [], 0
-    for line, tokens in zip(lines, count_tokens(lines)):
-        if tokens > budget:  # e.g. a minified line: cut by characters (a character is at most 4 byte tokens)
-            step = max(1, budget // 4)
-            parts = [line[i:i + step] for i in range(0, len(line), step)]
-        else:
-            parts = [line]
+def _cut_text(text: str, pieces: int) -> list[str]:
+    target = max(1, -(-len(text) // pieces))
+    cut: list[str] = []
+    current: list[str] = []
+    used = 0
+    for line in text.splitlines(keepends=True):
+        parts = [line[i:i + target] for i in range(0, len(line), target)] if len(line) > target else [line]
         for part in parts:
-            cost = tokens if len(parts) == 1 else budget
-            if current and used + cost > budget:
-                pieces.append("".join(current))
+            if current and used + len(part) > target:
+                cut.append("".join(current))
                 current, used = [], 0
             current.append(part)
-            used += cost
+            used += len(part)
     if current:
-        pieces.append("".join(current))
-    return pieces
+        cut.append("".join(current))
+    return cut
 
 
-def _split_packed(source: ShardSource, budget: int, count_tokens: Callable[[list[str]], list[int]]) -> list[ShardSource]:
-    """Group whole files into pieces; a file over budget becomes plain documents of its own."""
+def _split_packed(source: ShardSource, pieces: int) -> list[ShardSource]:
+    """Group whole files into pieces; a file longer than a piece becomes plain pieces of its own."""
+    target = max(1, -(-len(source.content) // pieces))
+    # each file's chunk runs from the end of the previous file, so packing's path comment stays with it
     bounds = [0] + [span.end for span in source.files[:-1]] + [len(source.content)]
-    chunks = [source.content[bounds[i]:bounds[i + 1]] for i in range(len(source.files))]
-    costs = count_tokens(chunks)
-    pieces: list[ShardSource] = []
+    out: list[ShardSource] = []
     group: list[int] = []
-    used = 0
 
     def close_group() -> None:
-        nonlocal group, used
         if group:
             start, end = bounds[group[0]], bounds[group[-1] + 1]
             spans = tuple(replace(source.files[i], start=source.files[i].start - start,
                                   end=source.files[i].end - start) for i in group)
-            pieces.append(replace(source, id=piece_id(source.id, len(pieces)),
-                                  content=source.content[start:end], files=spans))
-        group, used = [], 0
+            out.append(replace(source, id=piece_id(source.id, len(out)), content=source.content[start:end],
+                               files=spans))
+            group.clear()
 
-    for index, cost in enumerate(costs):
-        if cost > budget:
+    for index, span in enumerate(source.files):
+        chunk = source.content[bounds[index]:bounds[index + 1]]
+        if len(chunk) > target:
             close_group()
-            span = source.files[index]  # its chunk keeps the path comment packing put before it
-            for text in _split_text(chunks[index], budget, count_tokens):
-                pieces.append(replace(source, id=piece_id(source.id, len(pieces)), path=span.path,
-                                      language=span.language, content=text, files=()))
+            for text in _cut_text(chunk, -(-len(chunk) // target)):
+                out.append(replace(source, id=piece_id(source.id, len(out)), path=span.path,
+                                   language=span.language, content=text, files=()))
             continue
-        if group and used + cost > budget:
+        if group and bounds[index + 1] - bounds[group[0]] > target:
             close_group()
         group.append(index)
-        used += cost
     close_group()
-    return pieces
+    return out
 
 
 def hard_split(tokens: np.ndarray, limit: int) -> list[np.ndarray]:
@@ -267,39 +288,76 @@ class TokenRow:
                 "language": self.language, "source": self.source, "fim": self.fim}
 
 
-def tokenize_sources(sources: Sequence[ShardSource], settings: SampleSettings, tokenizer: Tokenizer) -> list[TokenRow]:
-    """Rows for a batch of sources. Raises SourceProblem for a record with broken spans;
-    callers that must not stop on one bad record check each with `check_spans` first."""
+def tokenize_sources(sources: Sequence[ShardSource], settings: SampleSettings,
+                     encoder: TextEncoder | Tokenizer) -> list[TokenRow]:
+    """Rows for a batch of sources, in input order (the pieces of a split record in piece order).
+
+    Each record is encoded once. One that comes out over `max_tokens` is cut into pieces
+    that inherit its FIM decision. A document without FIM is cut between lines in token
+    space and its tokens are reused. Any other record is cut by length, aiming at
+    SPLIT_FILL of the limit, and its pieces are encoded, each with its own cut points.
+    Raises SourceProblem for a record with broken spans; the Beam stage checks each record
+    with `check_spans` first.
+    """
+    if not isinstance(encoder, TextEncoder):
+        encoder = TextEncoder(encoder)
     for source in sources:
         check_spans(source)
-    laid_out = [layout(source, settings) for source in sources]
-    encoded = encode_layouts([segments for segments, _ in laid_out], tokenizer)
-    rows: list[TokenRow] = []
-    for source, (_, mode), tokens in zip(sources, laid_out, encoded):
-        if len(tokens) <= settings.max_tokens:
-            rows.append(_row(source, tokens, mode, split=False))
-        else:
-            rows += _split_rows(source, settings, tokenizer)
-    return rows
+    done: list[tuple[tuple, TokenRow]] = []
+    pending = [((index,), source) for index, source in enumerate(sources)]
+    for round_ in range(MAX_SPLIT_ROUNDS + 1):
+        laid_out = [layout(source, settings) for _, source in pending]
+        encoded = encode_layouts(laid_out, encoder)
+        retry = []
+        for (order, source), item, (tokens, body_offset) in zip(pending, laid_out, encoded):
+            split = len(order) > 1
+            if len(tokens) <= settings.max_tokens:
+                done.append((order, _row(source, tokens, item.mode, split=split)))
+            elif round_ < MAX_SPLIT_ROUNDS:
+                pieces = _pieces(source, item.mode, tokens, body_offset, settings, encoder)
+                retry += [(order + (i,), piece) for i, piece in enumerate(pieces)]
+            else:  # density so uneven that cutting by length failed repeatedly
+                done += [(order + (i,), _row(replace(source, id=piece_id(source.id, i)), part, item.mode, split=True))
+                         for i, part in enumerate(hard_split(tokens, settings.max_tokens))]
+        pending = retry
+        if not pending:
+            break
+    return [row for _, row in sorted(done, key=lambda item: item[0])]
+
+
+def _pieces(source: ShardSource, mode: str, tokens: np.ndarray, body_offset: int, settings: SampleSettings,
+            encoder: TextEncoder) -> list[ShardSource]:
+    """Pieces of an over-long record, inheriting its FIM decision."""
+    if not source.files and mode == "none":
+        body = tokens[body_offset:-1]
+        budget = settings.max_tokens - (len(tokens) - len(body)) - SPLIT_HEADROOM
+        parts = cut_tokens_at_lines(body, max(budget, 1), encoder.line_ends, encoder.line_starts)
+        texts = [encoder.decode(part) for part in parts]
+        if "".join(texts) == source.content:  # cuts fell on character boundaries
+            return [replace(source, id=piece_id(source.id, i), content=text, content_ids=part, fim_decision="none")
+                    for i, (text, part) in enumerate(zip(texts, parts))]
+    count = max(2, -(-len(tokens) // int(settings.max_tokens * SPLIT_FILL)))
+    decision = None if source.files else mode
+    return [replace(piece, fim_decision=decision, content_ids=None) for piece in split_source(source, count)]
+
+
+def cut_tokens_at_lines(ids: np.ndarray, budget: int, line_ends: np.ndarray,
+                        line_starts: np.ndarray) -> list[np.ndarray]:
+    """Cut `ids` into runs of at most `budget` at line boundaries where possible: after a
+    token that ends with a newline, or before one that starts with a newline."""
+    boundary = line_ends[ids[:-1]] | line_starts[ids[1:]]
+    cuts = np.flatnonzero(boundary) + 1
+    parts, start = [], 0
+    while len(ids) - start > budget:
+        limit = start + budget
+        best = cuts[np.searchsorted(cuts, limit, side="right") - 1] if len(cuts) else 0
+        end = best if best > start else limit  # a line longer than the budget: cut inside it
+        parts.append(ids[start:end])
+        start = end
+    parts.append(ids[start:])
+    return parts
 
 
 def _row(source: ShardSource, tokens: np.ndarray, mode: str, *, split: bool) -> TokenRow:
     return TokenRow(id=source.id, tokens=tokens, repo=source.repo, language=source.language,
                     source=source.source, fim=mode, split=split)
-
-
-def _split_rows(source: ShardSource, settings: SampleSettings, tokenizer: Tokenizer) -> list[TokenRow]:
-    def count_tokens(texts: list[str]) -> list[int]:
-        return [len(ids) for ids in encode_texts(tokenizer, texts)]
-
-    pieces = split_source(source, settings.max_tokens - SPLIT_HEADROOM, count_tokens)
-    laid_out = [layout(piece, settings) for piece in pieces]
-    encoded = encode_layouts([segments for segments, _ in laid_out], tokenizer)
-    rows = []
-    for piece, (_, mode), tokens in zip(pieces, laid_out, encoded):
-        if len(tokens) <= settings.max_tokens:
-            rows.append(_row(piece, tokens, mode, split=True))
-        else:
-            rows += [_row(replace(piece, id=piece_id(piece.id, i)), part, mode, split=True)
-                     for i, part in enumerate(hard_split(tokens, settings.max_tokens))]
-    return rows

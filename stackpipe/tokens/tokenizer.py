@@ -15,6 +15,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
 from stackpipe.rules import FamilySpec
@@ -73,6 +75,9 @@ class FamilyTokenizer:
         tokenizer.encode_special_tokens = True
         return tokenizer
 
+    def encoder(self) -> TextEncoder:
+        return TextEncoder(self.tokenizer())
+
     def manifest_entry(self) -> dict:
         return {"sha256": self.sha256, "vocab_size": self.vocab_size, "family": self.family_name,
                 "special_ids": dict(sorted(self.special_ids.items()))}
@@ -111,6 +116,46 @@ def bind_family(tokenizer_json: str, family_name: str, family: FamilySpec, *, so
         vocab_size=tokenizer.get_vocab_size(with_added_tokens=True),
         sha256=hashlib.sha256(tokenizer_json.encode("utf-8")).hexdigest(),
     )
+
+
+class TextEncoder:
+    """Encodes document text (special tokens never matched) and knows which tokens end a line.
+
+    The line-end table lets the shard stage cut an over-long document between lines in
+    token space, reusing its tokens instead of encoding it again.
+    """
+
+    def __init__(self, tokenizer: Tokenizer):
+        self.tokenizer = tokenizer
+        self.tokenizer.encode_special_tokens = True
+        self._line_ends: np.ndarray | None = None
+        self._line_starts: np.ndarray | None = None
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return encode_texts(self.tokenizer, texts)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
+
+    @property
+    def line_ends(self) -> np.ndarray:
+        """Boolean per id: the token's text ends with a newline (computed once)."""
+        if self._line_ends is None:
+            self._tabulate_newlines()
+        return self._line_ends
+
+    @property
+    def line_starts(self) -> np.ndarray:
+        """Boolean per id: the token's text starts with a newline (e.g. newline + indent)."""
+        if self._line_starts is None:
+            self._tabulate_newlines()
+        return self._line_starts
+
+    def _tabulate_newlines(self) -> None:
+        size = self.tokenizer.get_vocab_size(with_added_tokens=True)
+        texts = self.tokenizer.decode_batch([[i] for i in range(size)], skip_special_tokens=True)
+        self._line_ends = np.fromiter((t.endswith("\n") for t in texts), dtype=bool, count=size)
+        self._line_starts = np.fromiter((t.startswith("\n") for t in texts), dtype=bool, count=size)
 
 
 def encode_texts(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
