@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= out/demo
 WORKERS ?= 2
+FAMILY ?= starcoder
+TOKENIZER_MB ?= 64
 
 .PHONY: venv test test-all demo bench clean
 
@@ -25,10 +27,15 @@ test-all: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/stackpipe curate --input python-env:// --output $(OUT)/curated --workers $(WORKERS)
+	$(VENV)/bin/stackpipe tokenizer train --input $(OUT)/curated --output $(OUT)/tokenizer.json \
+		--family $(FAMILY) --max-mb $(TOKENIZER_MB)
+	$(VENV)/bin/stackpipe shards --input $(OUT)/curated --output $(OUT)/shards \
+		--tokenizer $(OUT)/tokenizer.json --family $(FAMILY) --workers $(WORKERS)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/curate.py
+	$(PY) benchmarks/shards.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
