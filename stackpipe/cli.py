@@ -14,6 +14,8 @@ commands:
   tokenizer train   train a family's byte-level BPE tokenizer on curated documents
   shards            documents -> tokenized, FIM-ready Parquet shards + manifest.json
   export-megatron   shards -> Megatron .bin/.idx
+  train             pretrain a Code Llama / StarCoder / StarCoder2 / DeepSeek model on shards
+  export-hf         trained checkpoint -> Hugging Face model directory
 """
 
 
@@ -50,6 +52,14 @@ def main(argv: list[str] | None = None) -> int:
 
             megatron.run(rest)
             return 0
+        if command == "train":
+            from stackpipe.train.cli import train_main
+
+            return train_main(rest)
+        if command == "export-hf":
+            from stackpipe.train.cli import export_main
+
+            return export_main(rest)
     except (RulesError, ValueError, FileNotFoundError) as error:
         print(f"stackpipe {command}: error: {error}", file=sys.stderr)
         return 2

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-import sysconfig
 from pathlib import Path
 
 import numpy as np
@@ -16,23 +15,9 @@ import pytest
 from pipelines import shards as shards_pipeline
 from pipelines import tokenizer as tokenizer_pipeline
 from stackpipe.cli import main as cli_main
+from stdlib_corpus import stdlib_records
 from stackpipe.records import FILE_SCHEMA, PACKED_SCHEMA, SHARD_SCHEMA, FileRecord, record_id, record_to_row
 from stackpipe.tokens.megatron import export_megatron
-
-STDLIB = Path(sysconfig.get_paths()["stdlib"])
-
-
-def stdlib_records(limit: int) -> list[FileRecord]:
-    paths = sorted(p for p in (STDLIB / "email").rglob("*.py"))[:limit] + sorted(STDLIB.glob("*.py"))[:limit]
-    records = []
-    for path in paths[:limit]:
-        text = path.read_text(encoding="utf-8", errors="replace")
-        rel = str(path.relative_to(STDLIB))
-        records.append(FileRecord(id=record_id("github", "python/cpython", rel), repo="python/cpython", path=rel,
-                                  language="Python", content=text, size_bytes=len(text.encode()),
-                                  source="github", stars=100))
-    return records
-
 
 @pytest.fixture(scope="module")
 def curated(tmp_path_factory) -> Path:
