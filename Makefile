@@ -8,13 +8,14 @@ OUT ?= out/demo
 WORKERS ?= 2
 FAMILY ?= starcoder
 TOKENIZER_MB ?= 64
+TRAIN_STEPS ?= 100
 
 .PHONY: venv test test-all demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,train]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -31,11 +32,16 @@ demo: $(STAMP)
 		--family $(FAMILY) --max-mb $(TOKENIZER_MB)
 	$(VENV)/bin/stackpipe shards --input $(OUT)/curated --output $(OUT)/shards \
 		--tokenizer $(OUT)/tokenizer.json --family $(FAMILY) --workers $(WORKERS)
+	$(VENV)/bin/stackpipe train --data $(OUT)/shards --output $(OUT)/train --family $(FAMILY) --preset debug \
+		--steps $(TRAIN_STEPS) --seq-len 512 --micro-batch 8 --warmup-steps 20 --lr 1e-3 --device cpu \
+		--checkpoint-every $(TRAIN_STEPS)
+	$(VENV)/bin/stackpipe export-hf $(OUT)/train $(OUT)/hf
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/curate.py
 	$(PY) benchmarks/shards.py
+	$(PY) benchmarks/train.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

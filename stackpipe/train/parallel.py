@@ -75,8 +75,11 @@ def parallelize(model: nn.Module, world: World, *, mode: Literal["ddp", "fsdp"],
     if not world.distributed:
         return model
     if mode == "ddp":
+        # routed experts that receive no token in a step get no gradient; DDP must not wait for them
+        has_experts = getattr(model.config, "moe", None) is not None
         return nn.parallel.DistributedDataParallel(
-            model, device_ids=[world.device.index] if world.device.type == "cuda" else None)
+            model, device_ids=[world.device.index] if world.device.type == "cuda" else None,
+            find_unused_parameters=has_experts)
     from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
     policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) if mixed_bf16 \
