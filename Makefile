@@ -33,7 +33,7 @@ demo: $(STAMP)
 	$(VENV)/bin/stackpipe shards --input $(OUT)/curated --output $(OUT)/shards \
 		--tokenizer $(OUT)/tokenizer.json --family $(FAMILY) --workers $(WORKERS)
 	$(VENV)/bin/stackpipe train --data $(OUT)/shards --output $(OUT)/train --family $(FAMILY) --preset debug \
-		--steps $(TRAIN_STEPS) --seq-len 512 --micro-batch 8 --warmup-steps 20 --lr 1e-3 --device cpu \
+		--steps $(TRAIN_STEPS) --seq-len 256 --micro-batch 4 --warmup-steps 20 --lr 1e-3 --device cpu \
 		--checkpoint-every $(TRAIN_STEPS)
 	$(VENV)/bin/stackpipe export-hf $(OUT)/train $(OUT)/hf
 

@@ -41,7 +41,7 @@ def hf_model(family: str, config, state_dict):
     model_type = hf_config.pop("model_type")
     hf_config.pop("architectures", None)
     auto_config = AutoConfig.for_model(model_type, **hf_config)
-    model = AutoModelForCausalLM.from_config(auto_config, attn_implementation="sdpa", torch_dtype=torch.float32)
+    model = AutoModelForCausalLM.from_config(auto_config, attn_implementation="sdpa", dtype=torch.float32)
     model.load_state_dict(module.to_hf_state_dict(state_dict, config), strict=False)
     return model
 

@@ -76,7 +76,7 @@ def test_export_hf_loads_in_transformers_with_the_same_logits(trained, family, t
     run = trained(family)
     exported = export_hf(run, tmp_path / "hf")
     ours = load_checkpoint(run)
-    theirs = AutoModelForCausalLM.from_pretrained(exported, torch_dtype=torch.float32).eval()
+    theirs = AutoModelForCausalLM.from_pretrained(exported, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(exported)
     ids = torch.tensor([tokenizer.encode("def add(a, b):\n    return a + b\n" * 4)])
     with torch.no_grad():

@@ -17,10 +17,12 @@ does not depend on the world size.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import torch.distributed as dist
@@ -60,6 +62,18 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return latest
 
 
+@contextlib.contextmanager
+def _single_process_is_intended():
+    """DCP warns on every call without a process group; a world of one is a supported case."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled", category=UserWarning)
+        yield
+
+
+def _distributed() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
 def _barrier(world: World) -> None:
     if world.distributed:
         dist.barrier()
@@ -74,7 +88,8 @@ def save_checkpoint(run_dir: str | Path, step: int, model: nn.Module, optimizer:
         staging.mkdir(parents=True)
     _barrier(world)
     model_state, optim_state = get_state_dict(model, optimizer)
-    dcp.save({"model": model_state, "optim": optim_state}, checkpoint_id=str(staging))
+    with _single_process_is_intended():
+        dcp.save({"model": model_state, "optim": optim_state}, checkpoint_id=str(staging), no_dist=not world.distributed)
     _barrier(world)
     if world.is_main:
         (staging / TRAIN_STATE).write_text(json.dumps(dict(train_state, step=step), indent=2, sort_keys=True))
@@ -89,11 +104,13 @@ def load_checkpoint_into(path: str | Path, model: nn.Module, optimizer: Optimize
     path = Path(path)
     if optimizer is None:
         model_state = get_state_dict(model, [])[0]
-        dcp.load({"model": model_state}, checkpoint_id=str(path))
+        with _single_process_is_intended():
+            dcp.load({"model": model_state}, checkpoint_id=str(path), no_dist=not _distributed())
         set_state_dict(model, [], model_state_dict=model_state, optim_state_dict={})
     else:
         model_state, optim_state = get_state_dict(model, optimizer)
         state = {"model": model_state, "optim": optim_state}
-        dcp.load(state, checkpoint_id=str(path))
+        with _single_process_is_intended():
+            dcp.load(state, checkpoint_id=str(path), no_dist=not _distributed())
         set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
     return json.loads((path / TRAIN_STATE).read_text())
