@@ -235,6 +235,54 @@ class FimRules:
         return self.families[name]
 
 
+# --- dedup.yaml ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class DedupRules:
+    """MinHash-LSH near-deduplication (REFERENCE.md §5).
+
+    `bands` and `rows` left `None` take the optimum for `threshold` and `num_perm`
+    (`stackpipe.dedup.minhash.optimal_bands`: 25 x 10 for 0.7 and 256); set them both to
+    fix the banding. `verify_threshold` `None` means `threshold`. `short_documents`:
+    `whole` makes a document with fewer tokens than `shingle_size` one shingle of all its
+    tokens; `skip` gives it no signature, so it is never a near-duplicate.
+    """
+
+    shingle_size: int = 5
+    num_perm: int = 256
+    threshold: float = 0.7
+    bands: int | None = None
+    rows: int | None = None
+    seed: int = 42
+    verify_file_level: bool = True
+    verify_threshold: float | None = None
+    short_documents: str = "whole"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.shingle_size <= 64:
+            raise ValueError(f"shingle_size must be within [1, 64], got {self.shingle_size}")
+        if not 1 <= self.num_perm <= 65536:
+            raise ValueError(f"num_perm must be within [1, 65536], got {self.num_perm}")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be within (0, 1), got {self.threshold}")
+        _probability("verify_threshold", self.verify_threshold)
+        if not 0 <= self.seed < 2**64:
+            raise ValueError(f"seed must be within [0, 2^64), got {self.seed}")
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError(f"bands and rows are set together or both null, got bands={self.bands} rows={self.rows}")
+        if self.bands is not None:
+            if self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm:
+                raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must be positive and fit "
+                                 f"in num_perm {self.num_perm}")
+        _one_of("short_documents", self.short_documents, ("whole", "skip"))
+
+    @property
+    def effective_verify_threshold(self) -> float:
+        """The exact-Jaccard bar a candidate pair must reach to count as near-duplicates."""
+        return self.threshold if self.verify_threshold is None else self.verify_threshold
+
+
 # --- all of them ---------------------------------------------------------------------
 
 
@@ -244,9 +292,11 @@ class Rules:
     quality: QualityRules
     sources: SourceRules
     fim: FimRules
+    dedup: DedupRules
 
 
-RULE_FILES = {"languages": LanguageRules, "quality": QualityRules, "sources": SourceRules, "fim": FimRules}
+RULE_FILES = {"languages": LanguageRules, "quality": QualityRules, "sources": SourceRules, "fim": FimRules,
+              "dedup": DedupRules}
 
 
 def load_rules(rules_dir: str | Path | None = None) -> Rules:

@@ -115,7 +115,7 @@ def test_fsdp_on_two_ranks_matches_one_rank(training_shards, tmp_path):
     torchrun(2, *cli_args(shards, tmp_path / "two", steps=8, micro_batch=4))
     one, two = losses(tmp_path / "one"), losses(tmp_path / "two")
     assert len(one) == len(two) == 8
-    assert max(abs(a - b) for a, b in zip(one, two)) < 2e-3
+    assert max(abs(a - b) for a, b in zip(one, two)) < 1e-4  # measured 5e-7
 
 
 def test_resume_on_a_different_world_size(training_shards, tmp_path):
@@ -129,7 +129,7 @@ def test_resume_on_a_different_world_size(training_shards, tmp_path):
     torchrun(2, *cli_args(shards, tmp_path / "moved", steps=10, micro_batch=4, extra=("--checkpoint-every", "5")))
     whole, moved = losses(tmp_path / "whole"), losses(tmp_path / "moved")
     assert len(moved) == 10
-    assert max(abs(a - b) for a, b in zip(whole, moved)) < 2e-3
+    assert max(abs(a - b) for a, b in zip(whole, moved)) < 1e-4  # measured 5e-7
 
 
 def test_shards_of_another_family_are_refused_before_training(training_shards, tmp_path):
