@@ -69,6 +69,9 @@ class FileRecord:
     revision: str = ""
     content_hash: str = ""
     meta: Mapping[str, str] = field(default_factory=dict)
+    # Packed repository samples only: (path, language, start, end) character spans of
+    # each file's text in `content`; None for a plain file.
+    files: tuple[tuple[str, str, int, int], ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +165,17 @@ FILE_SPAN = pa.struct(
 )
 PACKED_SCHEMA = pa.schema(FILE_FIELDS + [pa.field("files", pa.list_(FILE_SPAN))])
 
+# One row per member of a near-duplicate cluster (file ids, or repository unit ids at repo level).
+CLUSTER_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("cluster_id", pa.string()),
+        pa.field("kept", pa.bool_()),
+        pa.field("reason", pa.string()),
+        pa.field("representative", pa.string()),
+    ]
+)
+
 SHARD_SCHEMA = pa.schema(
     [
         pa.field("tokens", pa.list_(pa.int32())),
@@ -194,6 +208,14 @@ def record_to_row(record: FileRecord) -> dict:
     }
 
 
+def packed_record_to_row(record: FileRecord) -> dict:
+    """A packed repository sample as a dict of PACKED_SCHEMA columns."""
+    row = record_to_row(record)
+    row["files"] = [{"path": p, "language": lang, "start": start, "end": end}
+                    for p, lang, start, end in (record.files or ())]
+    return row
+
+
 def rejected_to_row(rejected: Rejected) -> dict:
     row = record_to_row(rejected.record)
     row["stage"] = rejected.stage
@@ -202,22 +224,26 @@ def rejected_to_row(rejected: Rejected) -> dict:
 
 
 def row_to_record(row: Mapping) -> FileRecord:
-    """Inverse of record_to_row; accepts meta as a JSON string or a dict."""
+    """Inverse of record_to_row (and packed_record_to_row); accepts meta as a JSON string
+    or a dict. Columns other than id and content may be absent (then empty)."""
     meta = row.get("meta") or {}
     if isinstance(meta, str):
         meta = json.loads(meta)
+    files = row.get("files")
+    content = row["content"] or ""
     return FileRecord(
         id=row["id"],
-        repo=row["repo"] or "",
-        path=row["path"] or "",
-        language=row["language"] or "",
-        content=row["content"] or "",
-        size_bytes=int(row["size_bytes"] or 0),
-        source=row["source"] or "",
-        license=row["license"] or "",
-        license_type=row["license_type"] or "",
-        stars=row["stars"],
-        revision=row["revision"] or "",
-        content_hash=row["content_hash"] or "",
+        repo=row.get("repo") or "",
+        path=row.get("path") or "",
+        language=row.get("language") or "",
+        content=content,
+        size_bytes=int(row.get("size_bytes") or len(content.encode("utf-8"))),
+        source=row.get("source") or "",
+        license=row.get("license") or "",
+        license_type=row.get("license_type") or "",
+        stars=row.get("stars"),
+        revision=row.get("revision") or "",
+        content_hash=row.get("content_hash") or "",
         meta=meta,
+        files=None if files is None else tuple((f["path"], f["language"], f["start"], f["end"]) for f in files),
     )

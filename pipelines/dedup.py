@@ -1,0 +1,138 @@
+"""`stackpipe dedup`: MinHash-LSH near-deduplication of documents, at file or repository level.
+
+Reads DIR/documents/*.parquet of `stackpipe curate` or `pack` (or Parquet files directly
+in DIR) and writes OUTPUT/documents/*.parquet (kept records, same columns as the input),
+OUTPUT/rejected/*.parquet (reason `near_duplicate`, `meta.duplicate_of` naming the kept
+representative), OUTPUT/clusters/*.parquet (id, cluster_id, kept, reason, representative
+for every member of every cluster of two or more) and OUTPUT/stats.json. Deterministic:
+the same input gives byte-identical outputs on any runner and with any number of workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.parquetio import ReadFromParquet
+
+from stackpipe.beam.near_dedup import ClusterNearDuplicates
+from stackpipe.beam.options import make_pipeline
+from stackpipe.beam.write import WriteRecords, WriteStats
+from stackpipe.dedup.near import LEVELS, STAGE, cluster_row
+from stackpipe.records import (
+    CLUSTER_SCHEMA,
+    FILE_SCHEMA,
+    PACKED_SCHEMA,
+    REJECTED_SCHEMA,
+    packed_record_to_row,
+    record_to_row,
+    rejected_to_row,
+    row_to_record,
+)
+from stackpipe.rules import load_rules
+
+DEFAULT_SHARD_MB = 256
+REQUIRED_COLUMNS = ("id", "repo", "path", "content")
+OUTPUTS = ("documents", "rejected", "clusters")
+
+
+class DedupInputError(ValueError):
+    """The input directory holds nothing this stage can read."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stackpipe dedup", description=__doc__.split("\n")[0])
+    parser.add_argument("--input", required=True, metavar="DIR", help="output of curate or pack (or Parquet files)")
+    parser.add_argument("--output", required=True, metavar="DIR", help="output directory (local or gs://, s3://)")
+    parser.add_argument("--level", choices=LEVELS, default="file",
+                        help="file: each file is a unit; repo: each repository is one unit, dropped whole")
+    verify = parser.add_mutually_exclusive_group()
+    verify.add_argument("--verify", dest="verify", action="store_true", default=None,
+                        help="check candidate pairs' exact Jaccard (default: rules' verify_file_level at file level, "
+                             "off at repo level)")
+    verify.add_argument("--no-verify", dest="verify", action="store_false")
+    parser.add_argument("--rules", default=None, metavar="DIR", help="rules directory (default: the bundled rules/)")
+    parser.add_argument("--workers", type=int, default=1, help="local worker processes (Beam multi-processing mode)")
+    parser.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_MB,
+                        help=f"approximate content megabytes per output shard (default {DEFAULT_SHARD_MB})")
+    return parser
+
+
+def input_pattern(directory: str) -> str:
+    for pattern in (FileSystems.join(directory, "documents", "*.parquet"), FileSystems.join(directory, "*.parquet")):
+        if FileSystems.match([pattern])[0].metadata_list:
+            return pattern
+    raise DedupInputError(f"input {directory!r} holds no Parquet documents (looked for documents/*.parquet and *.parquet)")
+
+
+def input_is_packed(pattern: str) -> bool:
+    """Checks the first file's columns; True for packed repository samples (a `files` column)."""
+    first = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)[0]
+    with FileSystems.open(first) as handle:
+        names = set(pq.read_schema(handle).names)
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise DedupInputError(f"{first} lacks column(s) {', '.join(missing)}; columns present: {', '.join(sorted(names))}")
+    return "files" in names
+
+
+def build(pipeline: beam.Pipeline, pattern: str, rules, output: str, *, level: str, verify: bool, packed: bool,
+          shard_bytes: int):
+    records = (pipeline
+               | "ReadDocuments" >> ReadFromParquet(pattern)
+               | "ToRecords" >> beam.Map(row_to_record))
+    result = records | "ClusterNearDuplicates" >> ClusterNearDuplicates(rules.dedup, level=level, verify=verify)
+    schema, to_row = (PACKED_SCHEMA, packed_record_to_row) if packed else (FILE_SCHEMA, record_to_row)
+    documents = result["kept"] | "WriteDocuments" >> WriteRecords(
+        FileSystems.join(output, "documents"), schema, to_row, lambda r: r.id, shard_bytes)
+    rejected = result["rejected"] | "WriteRejected" >> WriteRecords(
+        FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id, shard_bytes)
+    clusters = result["clusters"] | "WriteClusters" >> WriteRecords(
+        FileSystems.join(output, "clusters"), CLUSTER_SCHEMA, cluster_row, lambda d: d.unit_id, shard_bytes,
+        size_of=lambda d: 100)
+    languages = result["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
+    return result["stats"] | WriteStats(FileSystems.join(output, "stats.json"), [STAGE], languages,
+                                        {"documents": documents, "rejected": rejected, "clusters": clusters})
+
+
+def clear_outputs(output: str) -> None:
+    stale = [m.path for pattern in [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json"]
+             for r in FileSystems.match([FileSystems.join(output, pattern)]) for m in r.metadata_list]
+    if stale:
+        FileSystems.delete(stale)
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Entry point; returns the stats.json document."""
+    args, beam_args = build_parser().parse_known_args(argv)
+    rules = load_rules(args.rules)
+    pattern = input_pattern(args.input)
+    packed = input_is_packed(pattern)
+    verify = args.verify if args.verify is not None else (args.level == "file" and rules.dedup.verify_file_level)
+    clear_outputs(args.output)
+    started = time.monotonic()
+    pipeline = make_pipeline(beam_args, args.workers)
+    build(pipeline, pattern, rules, args.output, level=args.level, verify=verify, packed=packed,
+          shard_bytes=int(args.shard_mb * 1e6))
+    pipeline.run().wait_until_finish()
+    with FileSystems.open(FileSystems.join(args.output, "stats.json")) as handle:
+        stats = json.load(handle)
+    elapsed = time.monotonic() - started
+    stage = stats["stages"][STAGE]
+    print(
+        f"stackpipe dedup ({args.level} level, verify {'on' if verify else 'off'}): {stage['input']:,} files "
+        f"({stage['input_bytes'] / 1e6:,.1f} MB) in {elapsed:,.1f} s "
+        f"({stage['input_bytes'] / 1e6 / max(elapsed, 1e-9):,.1f} MB/s); kept {stage['kept']:,}, "
+        f"near duplicates {stage['dropped'].get('near_duplicate', 0):,}; output {args.output}",
+        file=sys.stderr,
+    )
+    return stats
+
+
+if __name__ == "__main__":
+    run()

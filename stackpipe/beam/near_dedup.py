@@ -1,0 +1,164 @@
+"""Near-deduplication as Beam transforms: sign, bucket, verify, label components, decide.
+
+Every step is a GroupByKey/CoGroupByKey over ids, so no worker ever holds more than one
+bucket, one unit's candidate list or one component's member summaries: nothing is
+gathered on a single worker except the small remainder `LabelComponents` documents.
+"""
+
+from __future__ import annotations
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from stackpipe.beam.components import LabelComponents
+from stackpipe.beam.stages import ApplyStage
+from stackpipe.dedup.minhash import MinHasher, band_keys, exact_jaccard, optimal_bands
+from stackpipe.dedup.near import (
+    STAGE,
+    apply_decision,
+    bucket_edges,
+    decide_cluster,
+    file_unit,
+    repository_id,
+    repository_unit,
+)
+from stackpipe.rules import DedupRules
+
+
+def banding(rules: DedupRules) -> tuple[int, int]:
+    if rules.bands is not None:
+        return rules.bands, rules.rows
+    return optimal_bands(rules.threshold, rules.num_perm)
+
+
+class _SignUnits(beam.DoFn):
+    """(unit id, text) -> (band key, unit id) for each LSH band."""
+
+    def __init__(self, rules: DedupRules):
+        self._rules = rules
+
+    def setup(self):
+        self._hasher = MinHasher.from_rules(self._rules)
+        self._bands, self._rows = banding(self._rules)
+
+    def process(self, keyed):
+        unit_id, text = keyed
+        for key in band_keys(self._hasher.sign(text), self._bands, self._rows):
+            yield key, unit_id
+
+
+class _KeepSimilarPairs(beam.DoFn):
+    """(b, {"pairs": [(a, text_a)], "text": [text_b]}) -> (a, b) when exact Jaccard >= threshold."""
+
+    def __init__(self, rules: DedupRules):
+        self._rules = rules
+        self._verified = Metrics.counter(STAGE, "candidate_pairs_verified")
+        self._refuted = Metrics.counter(STAGE, "candidate_pairs_refuted")
+
+    def setup(self):
+        self._hasher = MinHasher.from_rules(self._rules)
+        self._threshold = self._rules.effective_verify_threshold
+
+    def process(self, joined):
+        b, groups = joined
+        texts = list(groups["text"])
+        if not texts:
+            return
+        shingles_b = self._hasher.shingle_hashes(texts[0])
+        for a, text_a in groups["pairs"]:
+            if exact_jaccard(self._hasher.shingle_hashes(text_a), shingles_b) >= self._threshold:
+                self._verified.inc()
+                yield a, b
+            else:
+                self._refuted.inc()
+
+
+class VerifyCandidates(beam.PTransform):
+    """Candidate edges (a, b) -> the edges whose units' exact shingle Jaccard passes.
+
+    Two joins bring both texts to the pair: by `a` (each unit's text goes once to each
+    unit it is paired with), then by `b`.
+    """
+
+    def __init__(self, texts, rules: DedupRules):
+        super().__init__()
+        self._texts = texts
+        self._rules = rules
+
+    def expand(self, edges):
+        first = {"edges": edges, "text": self._texts} | "JoinFirstText" >> beam.CoGroupByKey()
+        half = first | "PairWithFirstText" >> beam.FlatMap(
+            lambda kv: [(b, (kv[0], text)) for text in list(kv[1]["text"])[:1] for b in kv[1]["edges"]])
+        second = {"pairs": half, "text": self._texts} | "JoinSecondText" >> beam.CoGroupByKey()
+        return second | "KeepSimilarPairs" >> beam.ParDo(_KeepSimilarPairs(self._rules))
+
+
+def _labelled_summaries(joined):
+    unit_id, groups = joined
+    labels, summaries = list(groups["label"]), list(groups["summary"])
+    if labels and summaries:
+        yield labels[0], summaries[0]
+
+
+def _decide(keyed):
+    cluster_id, summaries = keyed
+    for decision in decide_cluster(cluster_id, summaries):
+        yield decision.unit_id, decision
+
+
+def _apply_decisions(joined):
+    _, groups = joined
+    decisions = list(groups["decision"])
+    decision = decisions[0] if decisions else None
+    for record in groups["record"]:
+        yield apply_decision(record, decision)
+
+
+class ClusterNearDuplicates(beam.PTransform):
+    """Records -> {kept, rejected, stats, clusters}.
+
+    level "file": each file is a unit. level "repo": each repository (its files
+    concatenated in path order) is a unit, and a near-duplicate repository's files are
+    all dropped together. `verify` checks candidate pairs' exact Jaccard first.
+    `clusters` holds one Decision per member of every cluster of two or more units.
+    """
+
+    def __init__(self, rules: DedupRules, *, level: str, verify: bool):
+        super().__init__()
+        if level not in ("file", "repo"):
+            raise ValueError(f"near-dedup level must be 'file' or 'repo', got {level!r}")
+        self._rules, self._level, self._verify = rules, level, verify
+
+    def expand(self, records):
+        if self._level == "file":
+            units = records | "FileUnits" >> beam.Map(file_unit)
+            keyed_records = records | "KeyRecordByUnit" >> beam.Map(lambda r: (r.id, r))
+        else:
+            units = (records
+                     | "KeyByRepository" >> beam.Map(lambda r: (r.repo, r))
+                     | "GroupRepository" >> beam.GroupByKey()
+                     | "RepositoryUnits" >> beam.MapTuple(repository_unit))
+            keyed_records = records | "KeyRecordByUnit" >> beam.Map(lambda r: (repository_id(r.repo), r))
+        texts = units | "UnitTexts" >> beam.Map(lambda u: (u.id, u.text))
+        edges = (texts
+                 | "SignUnits" >> beam.ParDo(_SignUnits(self._rules))
+                 | "GroupBuckets" >> beam.GroupByKey()
+                 | "BucketEdges" >> beam.FlatMap(lambda kv: bucket_edges(kv[1]))
+                 | "UniqueEdges" >> beam.Distinct())
+        if self._verify:
+            edges = edges | "VerifyCandidates" >> VerifyCandidates(texts, self._rules)
+        labels = edges | "LabelComponents" >> LabelComponents()
+        summaries = units | "UnitSummaries" >> beam.Map(lambda u: (u.id, u.summary))
+        decisions = (
+            {"label": labels, "summary": summaries}
+            | "JoinLabels" >> beam.CoGroupByKey()
+            | "LabelledSummaries" >> beam.FlatMap(_labelled_summaries)
+            | "GroupClusters" >> beam.GroupByKey()
+            | "Decide" >> beam.FlatMap(_decide)
+        )
+        applied = (
+            {"record": keyed_records, "decision": decisions}
+            | "JoinDecisions" >> beam.CoGroupByKey()
+            | ApplyStage(STAGE, _apply_decisions, flat=True)
+        )
+        return {**applied, "clusters": decisions | "Decisions" >> beam.Values()}
