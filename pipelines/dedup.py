@@ -3,8 +3,9 @@
 Reads DIR/documents/*.parquet of `stackpipe curate` or `pack` (or Parquet files directly
 in DIR) and writes OUTPUT/documents/*.parquet (kept records, same columns as the input),
 OUTPUT/rejected/*.parquet (reason `near_duplicate`, `meta.duplicate_of` naming the kept
-representative), OUTPUT/clusters/*.parquet (id, cluster_id, kept, reason, representative
-for every member of every cluster of two or more) and OUTPUT/stats.json. Deterministic:
+representative), OUTPUT/clusters/*.parquet (id, cluster_id = its representative, kept,
+reason, component_id, for every unit of every connected component of two or more
+candidates) and OUTPUT/stats.json. Deterministic:
 the same input gives byte-identical outputs on any runner and with any number of workers.
 """
 

@@ -165,14 +165,15 @@ FILE_SPAN = pa.struct(
 )
 PACKED_SCHEMA = pa.schema(FILE_FIELDS + [pa.field("files", pa.list_(FILE_SPAN))])
 
-# One row per member of a near-duplicate cluster (file ids, or repository unit ids at repo level).
+# One row per unit of a connected component of near-duplicate candidates (file ids, or
+# repository unit ids at repo level); cluster_id is the representative's id.
 CLUSTER_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string(), nullable=False),
         pa.field("cluster_id", pa.string()),
         pa.field("kept", pa.bool_()),
         pa.field("reason", pa.string()),
-        pa.field("representative", pa.string()),
+        pa.field("component_id", pa.string()),
     ]
 )
 

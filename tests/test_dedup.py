@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import dedup as dedup_pipeline
-from stackpipe.dedup.near import bucket_edges, decide_cluster, repository_id
+from stackpipe.dedup.near import bucket_edges, decide_component, repository_id
 from stackpipe.records import FileRecord, record_id
 from stdlib_corpus import stdlib_records, write_documents
 
@@ -86,7 +86,8 @@ def test_stats_balance_and_clusters_list_every_member(planted, file_level):
     by_cluster: dict[str, list] = {}
     for row in clusters:
         by_cluster.setdefault(row["cluster_id"], []).append(row)
-    assert all(len(members) == 2 and sum(m["kept"] for m in members) == 1 for members in by_cluster.values())
+    assert all(len(members) == 2 and [m["kept"] for m in members if m["id"] == cluster_id] == [True]
+               for cluster_id, members in by_cluster.items())
 
 
 def digest(directory: Path) -> dict[str, str]:
@@ -142,5 +143,15 @@ def test_cluster_keeps_the_permissive_copy_before_the_starred_one():
     base = stdlib_records(1)[0]
     starred = replace(base, id="b", stars=10_000, license_type="no_license")
     permissive = replace(base, id="c", stars=1, license_type="permissive")
-    decisions = decide_cluster("b", [starred, permissive])
-    assert [(d.unit_id, d.kept, d.representative) for d in decisions] == [("b", False, "c"), ("c", True, "c")]
+    decisions = decide_component("b", [starred, permissive], [("b", "c")])
+    assert [(d.unit_id, d.kept, d.cluster_id) for d in decisions] == [("b", False, "c"), ("c", True, "c")]
+
+
+def test_a_chain_keeps_every_unit_with_no_kept_neighbour():
+    """a~b~c~d, each similar only to its neighbours: b joins a, c is kept (its only kept
+    candidate neighbour would be b, which is dropped), d joins c."""
+    base = stdlib_records(1)[0]
+    units = [replace(base, id=name, stars=100 - i) for i, name in enumerate("abcd")]
+    decisions = decide_component("a", units, [("a", "b"), ("b", "c"), ("c", "d")])
+    assert [(d.unit_id, d.kept, d.cluster_id) for d in decisions] == [
+        ("a", True, "a"), ("b", False, "a"), ("c", True, "c"), ("d", False, "c")]

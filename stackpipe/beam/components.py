@@ -3,26 +3,26 @@
 `LabelComponents` unrolls a fixed number of rounds of the alternating large-star /
 small-star algorithm (Kiveris et al. 2014; per-node logic in `stackpipe.dedup.components`).
 Both steps preserve the components and never add edges; their fixpoint is one star per
-component, centred on its smallest node. After each round a settle step finds the
-components that already are such a star (a root, no smaller neighbour, whose children
-all have no other edge), emits their labels and drops their edges, so later rounds only
-touch what is still unresolved. Near-duplicate clusters settle in a round or two; a
-chain of n nodes in random id order takes about log2(n).
+component, centred on its smallest node. Each round first settles the components that
+already are such a star (a root, with no smaller neighbour, whose children have no other
+edge): it emits their labels and drops their edges, so later rounds only touch what is
+still unresolved. Near-duplicate clusters settle in a round or two; a chain of n nodes in
+random id order takes about log2(n) rounds.
 
-The pipeline graph is static, so whatever is unresolved after the last round, the
-remainder, is finished by union-find on one worker. Only the remainder is gathered, and
-only when it has at most `max_remainder` edges: a larger one fails the pipeline with an
-error asking for more rounds, rather than silently pulling a big edge set onto one
-machine. Apart from that step, what one worker holds at once is one node's neighbour
-list, never the edge set.
+A round is three GroupByKeys over the unresolved edges: by node (settle notes and the
+large-star step), by parent (settle decision), by larger end (small-star step, skipping
+settled nodes). One key's group is all any worker holds at once: a node's neighbours, or
+a star's leaves, so the largest is about the largest component, never the edge set.
 
-Each round is four GroupByKeys over the unresolved edges: large-star (by node),
-small-star (by larger end), then settle (describe each node, by node; decide each star,
-by its root).
+The pipeline graph is static, so whatever is unresolved after the last round and a final
+settle, the remainder, is finished by union-find on one worker. Only the remainder is
+gathered, and only when it has at most `max_remainder` edges: a larger one fails the
+pipeline with an error asking for more rounds, rather than silently pulling a big edge
+set onto one machine.
 
 Counters (namespace `components`): `round_NN_changed`, edges round NN rewired (0 once
-every component is a star); `round_NN_unresolved`, edges left after its settle step;
-`remainder_edges`, edges finished by union-find.
+every unresolved component is a star); `round_NN_unresolved`, edges it carries into the
+next round; `remainder_edges`, edges finished by union-find.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class _NodeFn(beam.DoFn):
     """
 
     def __init__(self, number: int | None):
-        self._number = number
+        self._number = number  # the round; None for the final settle
 
     def setup(self):
         if self._number is not None:

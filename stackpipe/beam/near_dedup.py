@@ -17,7 +17,7 @@ from stackpipe.dedup.near import (
     STAGE,
     apply_decision,
     bucket_edges,
-    decide_cluster,
+    decide_component,
     file_unit,
     repository_id,
     repository_unit,
@@ -93,16 +93,24 @@ class VerifyCandidates(beam.PTransform):
         return second | "KeepSimilarPairs" >> beam.ParDo(_KeepSimilarPairs(self._rules))
 
 
-def _labelled_summaries(joined):
-    unit_id, groups = joined
-    labels, summaries = list(groups["label"]), list(groups["summary"])
-    if labels and summaries:
-        yield labels[0], summaries[0]
+def _labelled(joined):
+    """(unit id, {"label", "summary", "edge"}) -> (component, summary) and (component, edge)."""
+    _, groups = joined
+    labels = list(groups["label"])
+    if not labels:
+        return
+    for summary in groups["summary"]:
+        yield labels[0], ("summary", summary)
+    for edge in groups["edge"]:
+        yield labels[0], ("edge", edge)
 
 
 def _decide(keyed):
-    cluster_id, summaries = keyed
-    for decision in decide_cluster(cluster_id, summaries):
+    component_id, items = keyed
+    items = list(items)
+    summaries = [value for kind, value in items if kind == "summary"]
+    edges = [value for kind, value in items if kind == "edge"]
+    for decision in decide_component(component_id, summaries, edges):
         yield decision.unit_id, decision
 
 
@@ -120,7 +128,7 @@ class ClusterNearDuplicates(beam.PTransform):
     level "file": each file is a unit. level "repo": each repository (its files
     concatenated in path order) is a unit, and a near-duplicate repository's files are
     all dropped together. `verify` checks candidate pairs' exact Jaccard first.
-    `clusters` holds one Decision per member of every cluster of two or more units.
+    `clusters` holds one Decision per unit of every component of two or more units.
     """
 
     def __init__(self, rules: DedupRules, *, level: str, verify: bool):
@@ -149,11 +157,13 @@ class ClusterNearDuplicates(beam.PTransform):
             edges = edges | "VerifyCandidates" >> VerifyCandidates(texts, self._rules)
         labels = edges | "LabelComponents" >> LabelComponents()
         summaries = units | "UnitSummaries" >> beam.Map(lambda u: (u.id, u.summary))
+        # A component's members and edges meet on one worker: bounded by the component's
+        # size, not by the number of edges in the whole graph.
         decisions = (
-            {"label": labels, "summary": summaries}
+            {"label": labels, "summary": summaries, "edge": edges | "KeyEdgeByFirst" >> beam.Map(lambda e: (e[0], e))}
             | "JoinLabels" >> beam.CoGroupByKey()
-            | "LabelledSummaries" >> beam.FlatMap(_labelled_summaries)
-            | "GroupClusters" >> beam.GroupByKey()
+            | "ByComponent" >> beam.FlatMap(_labelled)
+            | "GroupComponents" >> beam.GroupByKey()
             | "Decide" >> beam.FlatMap(_decide)
         )
         applied = (

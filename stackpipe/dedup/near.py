@@ -4,8 +4,9 @@ which member of each cluster is kept (REFERENCE.md §5).
 Pure functions over records; the Beam edge (`stackpipe/beam/near_dedup.py`) groups,
 joins and labels components with them. The flow per unit (a file, or a repository):
 MinHash signature -> band keys -> bucket members -> candidate edges -> (exact-Jaccard
-verification) -> connected components -> one representative per component by the keep
-policy; every other member is dropped with reason `near_duplicate`.
+verification) -> connected components -> within each component, clusters around
+representatives chosen by the keep policy (`decide_component`); every other member is
+dropped with reason `near_duplicate`.
 """
 
 from __future__ import annotations
@@ -73,25 +74,44 @@ def repository_id(repo: str) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Decision:
-    """The verdict for one clustered unit."""
+    """The verdict for one unit of a connected component of two or more."""
 
     unit_id: str
-    cluster_id: str
+    component_id: str   # the component's smallest unit id
+    cluster_id: str     # the representative this unit is clustered with (its own id when kept)
     kept: bool
-    representative: str
 
 
-def decide_cluster(cluster_id: str, summaries: Iterable[FileRecord]) -> list[Decision]:
-    """One decision per member: the keep policy's choice is kept, the rest point at it."""
-    members = list(summaries)
-    representative = min(members, key=keep_priority).id
-    return [Decision(unit_id=m.id, cluster_id=cluster_id, kept=m.id == representative, representative=representative)
-            for m in sorted(members, key=lambda m: m.id)]
+def decide_component(component_id: str, summaries: Iterable[FileRecord],
+                     edges: Iterable[tuple[str, str]]) -> list[Decision]:
+    """Clusters inside one connected component, one representative each.
+
+    Members are visited in keep-policy order; one with an edge to an already kept member
+    joins the best such member's cluster and is dropped, any other is kept and becomes a
+    representative. So every dropped unit is directly similar (a verified edge: exact
+    Jaccard at or above the threshold) to the unit kept in its place, even when the
+    component is a long chain of files each similar only to its neighbours (e.g.
+    licence-header boilerplate), where keeping one unit per component would drop files
+    that are not near-duplicates of anything kept.
+    """
+    members = sorted(summaries, key=keep_priority)
+    rank = {m.id: position for position, m in enumerate(members)}
+    neighbours: dict[str, set[str]] = {m.id: set() for m in members}
+    for a, b in edges:
+        if a in neighbours and b in neighbours:
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+    cluster_of: dict[str, str] = {}
+    for member in members:
+        kept_neighbours = [n for n in neighbours[member.id] if cluster_of.get(n) == n]
+        cluster_of[member.id] = min(kept_neighbours, key=rank.__getitem__) if kept_neighbours else member.id
+    return [Decision(unit_id=unit, component_id=component_id, cluster_id=cluster, kept=unit == cluster)
+            for unit, cluster in sorted(cluster_of.items())]
 
 
 def cluster_row(decision: Decision) -> dict:
     return {"id": decision.unit_id, "cluster_id": decision.cluster_id, "kept": decision.kept,
-            "reason": "representative" if decision.kept else REASON, "representative": decision.representative}
+            "reason": "representative" if decision.kept else REASON, "component_id": decision.component_id}
 
 
 def apply_decision(record: FileRecord, decision: Decision | None) -> FileRecord | Rejected:
@@ -101,5 +121,5 @@ def apply_decision(record: FileRecord, decision: Decision | None) -> FileRecord 
     meta = {**record.meta, "near_dup_cluster": decision.cluster_id}
     if decision.kept:
         return replace(record, meta=meta)
-    meta["duplicate_of"] = decision.representative
+    meta["duplicate_of"] = decision.cluster_id
     return Rejected(record=replace(record, meta=meta), stage=STAGE, reason=REASON)
