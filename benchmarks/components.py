@@ -8,23 +8,30 @@ random 16-hex-digit strings. Edges are generated inside the pipeline, shard by s
 the driver never holds the graph.
 
 Each configuration runs in a fresh process, so peak RSS is that run's alone: RUSAGE_SELF
-is the runner process (in-process: runner and worker together; the runner keeps every
-shuffled PCollection in memory), RUSAGE_CHILDREN the largest worker process with
-`--workers 2`. A worker's peak staying flat while the edge count grows 4x is what shows
-that no worker holds the edge set. One line per figure.
+is the runner process (in-process: runner and worker together; FnApiRunner keeps every
+shuffled PCollection in the runner's memory), and the largest worker's VmHWM with
+`--workers N` (RUSAGE_CHILDREN printed beside it). FnApiRunner gives each worker one
+bundle of a stage's whole input (edges / N), and a worker's peak follows that bundle's
+size, as it does for a bare GroupByKey; what LabelComponents itself holds per key is one
+node's neighbours or one star's leaves. One line per figure.
 
-Usage: python benchmarks/components.py [--nodes 250000 1000000] [--workers 1 2] [--rounds 10]
+Runs: in-process at the largest size, then each --workers count at every size.
+
+Usage: python benchmarks/components.py [--nodes 250000 1000000] [--workers 2] [--rounds 10]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 CHAINS = 4
 CHAIN_LENGTH = 5_000
@@ -53,6 +60,58 @@ def shard_edges(shard: int, nodes: int, seed: int):
         yield from ((centre, m) for m in members if m != centre)
         for _ in range(len(members) // 4):
             yield (rng.choice(members), rng.choice(members))
+
+
+class WorkerPeaks:
+    """Peak RSS (VmHWM) of each process below this one, polled until stopped.
+
+    ru_maxrss of RUSAGE_CHILDREN is no use here: a worker started with vfork/fork+exec
+    from a large runner inherits the runner's high-water mark. VmHWM belongs to the
+    worker's own address space, and it only grows, so the last reading is its peak up
+    to then.
+    """
+
+    def __init__(self, interval_s: float = 0.2):
+        self.peak_kib: dict[int, int] = {}
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self):
+        while not self._stop.wait(self._interval):
+            for pid in descendants(os.getpid()):
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kib[pid] = max(self.peak_kib.get(pid, 0), int(line.split()[1]))
+
+
+def descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def run_one(nodes: int, workers: int, rounds: int, seed: int) -> dict:
@@ -97,10 +156,11 @@ def run_one(nodes: int, workers: int, rounds: int, seed: int) -> dict:
         | LabelComponents(rounds=rounds)
         | "CountLabels" >> beam.ParDo(CountLabels())
     )
-    started = time.perf_counter()
-    result = pipeline.run()
-    result.wait_until_finish()
-    wall = time.perf_counter() - started
+    with WorkerPeaks() as workers_seen:
+        started = time.perf_counter()
+        result = pipeline.run()
+        result.wait_until_finish()
+        wall = time.perf_counter() - started
 
     def counter(namespace, name):
         found = result.metrics().query(MetricsFilter().with_namespace(namespace).with_name(name))["counters"]
@@ -114,16 +174,19 @@ def run_one(nodes: int, workers: int, rounds: int, seed: int) -> dict:
         "wall_s": wall,
         "rounds_used": sum(1 for c in changed if c),
         "remainder_edges": counter(NAMESPACE, "remainder_edges"),
-        # ru_maxrss is in KiB on Linux.
+        # ru_maxrss and VmHWM are in KiB on Linux.
         "rss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "rss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "rss_worker_mb": max(workers_seen.peak_kib.values(), default=0) / 1024,
+        "worker_processes": len(workers_seen.peak_kib),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--nodes", type=int, nargs="+", default=[250_000, 1_000_000])
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--nodes", type=int, nargs="+", default=[250_000, 1_000_000],
+                        help="graph sizes for the multi-worker runs; the in-process run uses the largest")
+    parser.add_argument("--workers", type=int, nargs="+", default=[2])
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child run
@@ -131,22 +194,30 @@ def main() -> None:
     if args.one:
         print(json.dumps(run_one(args.nodes[0], args.workers[0], args.rounds, args.seed)))
         return
-    for workers in args.workers:
-        for nodes in args.nodes:
-            child = subprocess.run(
-                [sys.executable, __file__, "--one", "--nodes", str(nodes), "--workers", str(workers),
-                 "--rounds", str(args.rounds), "--seed", str(args.seed)],
-                check=True, capture_output=True, text=True,
-            )
-            r = json.loads(child.stdout.strip().splitlines()[-1])
-            where = "in-process" if workers == 1 else f"{workers} workers"
-            tag = f"LabelComponents {where}, {r['nodes']:,} nodes / {r['edges']:,} edges"
-            print(f"{tag}: wall time {r['wall_s']:,.1f} s, {r['nodes'] / r['wall_s']:,.0f} nodes/s")
-            print(f"{tag}: {r['components']:,} components, rounds with changes {r['rounds_used']} of "
-                  f"{args.rounds}, remainder {r['remainder_edges']:,} edges")
-            print(f"{tag}: peak RSS runner process {r['rss_self_mb']:,.0f} MB")
-            if workers > 1:
-                print(f"{tag}: peak RSS largest worker process {r['rss_worker_mb']:,.0f} MB")
+    configs = [(1, max(args.nodes))] + [(w, n) for w in args.workers if w > 1 for n in sorted(args.nodes)]
+    worker_peaks: dict[int, list[tuple[int, float]]] = {}
+    for workers, nodes in configs:
+        child = subprocess.run(
+            [sys.executable, __file__, "--one", "--nodes", str(nodes), "--workers", str(workers),
+             "--rounds", str(args.rounds), "--seed", str(args.seed)],
+            check=True, capture_output=True, text=True,
+        )
+        r = json.loads(child.stdout.strip().splitlines()[-1])
+        where = "in-process" if workers == 1 else f"{workers} workers"
+        tag = f"LabelComponents {where}, {r['nodes']:,} nodes / {r['edges']:,} edges"
+        print(f"{tag}: wall time {r['wall_s']:,.1f} s, {r['nodes'] / r['wall_s']:,.0f} nodes/s")
+        print(f"{tag}: {r['components']:,} components, rounds with changes {r['rounds_used']} of "
+              f"{args.rounds}, remainder {r['remainder_edges']:,} edges")
+        print(f"{tag}: peak RSS runner process {r['rss_self_mb']:,.0f} MB")
+        if workers > 1:
+            print(f"{tag}: peak RSS largest worker process {r['rss_worker_mb']:,.0f} MB "
+                  f"(RUSAGE_CHILDREN {r['rss_children_mb']:,.0f} MB)")
+            worker_peaks.setdefault(workers, []).append((r["edges"], r["rss_worker_mb"]))
+    for workers, peaks in worker_peaks.items():
+        (e0, m0), (e1, m1) = peaks[0], peaks[-1]
+        if e1 > e0:
+            print(f"LabelComponents {workers} workers: edges x{e1 / e0:.1f} -> largest worker peak RSS "
+                  f"x{m1 / m0:.2f} ({m0:,.0f} -> {m1:,.0f} MB)")
 
 
 if __name__ == "__main__":

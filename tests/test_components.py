@@ -148,9 +148,15 @@ def test_many_small_components_with_duplicates_and_self_loops():
     run_labels(edges, rounds=4)
 
 
+def test_grouped_values_read_lazily_over_the_state_api():
+    """Big groups reach a worker as re-iterable pages (as on Dataflow), not as lists."""
+    run_labels(mixed_graph(seed=8), BeamTestPipeline(runner=FnApiRunner(use_state_iterables=True)), rounds=5)
+
+
 def test_a_graph_already_in_star_form_needs_no_rewiring():
     result = run_labels([("b", "a"), ("c", "a"), ("e", "d"), ("f", "f")], rounds=2)
     assert counter(result, "round_01_changed") == 0
+    assert counter(result, "round_01_unresolved") == 0
     assert counter(result, "remainder_edges") == 0
 
 

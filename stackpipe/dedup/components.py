@@ -26,9 +26,9 @@ def large_star(node: str, neighbours: Iterable[str]) -> Iterator[Edge]:
     closed neighbourhood (`node` included).
 
     `neighbours` lists every edge end at `node` (both directions, duplicates and
-    self-loops allowed) and is read twice, never copied: one node's neighbour list is
-    the only state, and it is read as a stream. A node whose only edges are self-loops
-    keeps one, so it is not lost.
+    self-loops allowed). It is re-iterated, never copied, so it can be a grouped value
+    that a runner pages in. A node whose only edges are self-loops keeps one, so it is
+    not lost.
     """
     smallest = min(neighbours, default=node)
     if smallest >= node:  # `node` is a root: its edges stay as they are
@@ -46,7 +46,7 @@ def small_star(node: str, smaller: Iterable[str]) -> Iterator[Edge]:
 
     `smaller` lists the other ends of the edges whose larger end is `node` (duplicates
     and self-loops allowed). Its distinct values are held in memory: after a large-star
-    step a node has few smaller neighbours (at most one per earlier parent).
+    step a node has no more smaller neighbours than it had before it, few in a dedup graph.
     """
     parents = {v for v in smaller if v != node}
     if not parents:
