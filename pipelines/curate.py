@@ -1,4 +1,4 @@
-"""`stackpipe curate`: sources -> decode + language -> quality -> exact dedup -> Parquet.
+"""`stackpipe curate`: sources -> decode + language -> quality -> license -> exact dedup -> Parquet.
 
 Writes OUTPUT/documents/*.parquet, OUTPUT/rejected/*.parquet (with stage and reason) and
 OUTPUT/stats.json (per stage: input, kept, dropped by reason, bytes). Runs in-process by
@@ -21,7 +21,7 @@ from stackpipe.beam.options import is_local, make_pipeline
 from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
 from stackpipe.beam.write import WriteRecords, WriteStats
-from stackpipe.curation import STAGES, CheckQuality, DecodeFiles, ReadInputs
+from stackpipe.curation import STAGES, AssignLicenses, CheckQuality, DecodeFiles, ReadInputs, license_file_text
 from stackpipe.records import FILE_SCHEMA, REJECTED_SCHEMA, record_to_row, rejected_to_row
 from stackpipe.rules import Rules, load_rules
 from stackpipe.sources import InputUnit, plan_inputs
@@ -51,12 +51,19 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
     raw = (read["kept"] | "Progress" >> beam.ParDo(ReportProgress())) if progress else read["kept"]
     decoded = raw | ApplyStage("decode", DecodeFiles(rules))
     checked = decoded["kept"] | ApplyStage("quality", CheckQuality(rules))
-    unique = checked["kept"] | DropExactDuplicates()
+    license_files = read["kept"] | "LicenseFiles" >> beam.FlatMap(license_file_text)
+    licensed = (
+        {"records": checked["kept"] | "KeyByRepository" >> beam.Map(lambda r: (r.repo, r)),
+         "license_files": license_files}
+        | "JoinLicenseFiles" >> beam.CoGroupByKey()
+        | ApplyStage("license", AssignLicenses(rules), flat=True)
+    )
+    unique = licensed["kept"] | DropExactDuplicates()
 
     documents = unique["kept"] | "WriteDocuments" >> WriteRecords(
         FileSystems.join(output, "documents"), FILE_SCHEMA, record_to_row, lambda r: r.id, shard_bytes)
     rejected = (
-        (read["rejected"], decoded["rejected"], checked["rejected"], unique["rejected"])
+        (read["rejected"], decoded["rejected"], checked["rejected"], licensed["rejected"], unique["rejected"])
         | "AllRejected" >> beam.Flatten()
         | "WriteRejected" >> WriteRecords(
             FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id,
@@ -64,7 +71,7 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
     )
     languages = unique["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
     return (
-        (read["stats"], decoded["stats"], checked["stats"], unique["stats"])
+        (read["stats"], decoded["stats"], checked["stats"], licensed["stats"], unique["stats"])
         | "AllStats" >> beam.Flatten()
         | WriteStats(FileSystems.join(output, "stats.json"), list(STAGES), languages,
                      {"documents": documents, "rejected": rejected})

@@ -10,12 +10,13 @@ from typing import Iterator
 
 from stackpipe.ingest import decode_and_detect
 from stackpipe.languages import LanguageDetector
+from stackpipe.licenses import apply_license_policy, detect_licenses, is_license_file
 from stackpipe.quality import check_quality
 from stackpipe.records import Drop, FileRecord, RawFile, Rejected, reject
 from stackpipe.rules import Rules
 from stackpipe.sources import InputUnit, read_unit
 
-STAGES = ("read", "decode", "quality", "exact_dedup")
+STAGES = ("read", "decode", "quality", "license", "exact_dedup")
 
 
 class ReadInputs:
@@ -53,3 +54,31 @@ class CheckQuality:
     def __call__(self, record: FileRecord) -> FileRecord | Rejected:
         verdict = check_quality(record, self._rules)
         return reject(record, "quality", verdict) if isinstance(verdict, Drop) else record
+
+
+def license_file_text(raw: RawFile) -> Iterator[tuple[str, tuple[str, str]]]:
+    """(repo, (path, text)) for a licence-named file (LICENSE, COPYING, NOTICE, ... at any
+    depth), taken from the read stage so that decode and quality never hide one."""
+    if is_license_file(raw.path):
+        yield raw.repo, (raw.path, raw.data.decode("utf-8", errors="replace"))
+
+
+class AssignLicenses:
+    """license: one repository's records with its licence files -> typed records or drops.
+
+    The licence map comes from the repository's licence files (nearest directory wins)
+    and, where they say nothing, the licence its source states for the record (package
+    metadata, a table's licence column); a file's own SPDX-License-Identifier beats both.
+    """
+
+    def __init__(self, rules: Rules):
+        self._rules = rules.licenses
+
+    def __call__(self, joined) -> Iterator[FileRecord | Rejected]:
+        _, groups = joined
+        files = list(groups["license_files"])
+        maps = {}  # one map per stated licence: table rows of one repository may differ
+        for record in groups["records"]:
+            if record.license not in maps:
+                maps[record.license] = detect_licenses(files, record.license or None)
+            yield apply_license_policy(record, maps[record.license], self._rules)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import ipaddress
 import re
 import types
 import typing
@@ -283,6 +284,146 @@ class DedupRules:
         return self.threshold if self.verify_threshold is None else self.verify_threshold
 
 
+# --- licenses.yaml -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptOut:
+    """Repositories (`owner/name`) and owners whose code is never used; compared
+    case-insensitively, as GitHub names are."""
+
+    repositories: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class LicenseRules:
+    """Licence classification and policy (REFERENCE.md §3, The Stack v2).
+
+    `permissive` and `non_permissive` list SPDX ids; an id in neither list is
+    non-permissive, so a licence nobody reviewed is never let through. `allow` names the
+    licence types kept (`permissive`, `non_permissive`); files with no licence at all are
+    kept or dropped by `no_license`. `strip_headers` removes leading licence/copyright
+    comment blocks from kept files (the SPDX id stays in the record).
+    """
+
+    permissive: tuple[str, ...] = ()
+    non_permissive: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ("permissive",)
+    no_license: str = "keep"
+    opt_out: OptOut = OptOut()
+    strip_headers: bool = False
+
+    def __post_init__(self) -> None:
+        for kept in self.allow:
+            _one_of("allow entry", kept, ("permissive", "non_permissive"))
+        _one_of("no_license", self.no_license, ("keep", "drop"))
+        both = sorted(set(self.permissive) & set(self.non_permissive))
+        if both:
+            raise ValueError(f"{', '.join(both)} listed both as permissive and non_permissive")
+
+
+# --- pii.yaml ------------------------------------------------------------------------
+
+PII_ENTITIES = ("email", "ip_address", "key", "password", "name")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailRules:
+    """Addresses left alone: reserved documentation domains (RFC 2606/6761, subdomains
+    included) and local parts that name a service rather than a person (`git@host`)."""
+
+    allow_domains: tuple[str, ...] = ()
+    allow_local_parts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class IpRules:
+    """Addresses left alone (networks and single addresses, e.g. public DNS resolvers),
+    words that make a dotted quad a version (`__version__ = "1.2.3.4"`), how many
+    single-digit octets make one starting with a single digit a version (`None`: off),
+    and the key of the hash that maps a public address to its private replacement."""
+
+    allow_ranges: tuple[str, ...] = ()
+    allow_addresses: tuple[str, ...] = ()
+    version_words: tuple[str, ...] = ("version",)
+    version_single_digit_octets: int | None = 3
+    replacement_key: str = "stackpipe-pii"
+
+    def __post_init__(self) -> None:
+        for name, parse_one in (("allow_ranges", ipaddress.ip_network), ("allow_addresses", ipaddress.ip_address)):
+            for item in getattr(self, name):
+                try:
+                    parse_one(item)
+                except ValueError:
+                    raise ValueError(f"{name} entry {item!r} is not an IP {name[6:-1]}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretRules:
+    """Secrets assigned to names, and the randomness checks that keep hashes, UUIDs,
+    identifiers and test vectors from being taken for keys. A name is split into words
+    (`_ . -`, camelCase); `key_word_pairs` are two adjacent words (`api key`)."""
+
+    password_words: tuple[str, ...] = ("password", "passwd", "pass", "pwd", "passphrase")
+    key_words: tuple[str, ...] = ("secret", "token", "apikey", "credential", "credentials")
+    key_word_pairs: tuple[str, ...] = ("api key", "access key", "private key", "secret key")
+    exclude_words: tuple[str, ...] = ()
+    placeholders: tuple[str, ...] = ()
+    min_key_length: int = 16
+    min_key_entropy: float = 3.0
+    max_english_fraction: float = 0.4
+    min_password_length: int = 6
+    min_token_entropy: float = 2.5
+    aws_secret_context: tuple[str, ...] = ("aws", "secret")
+
+    def __post_init__(self) -> None:
+        for pair in self.key_word_pairs:
+            if len(pair.split()) != 2:
+                raise ValueError(f"key_word_pairs entry {pair!r} is not two words")
+        if self.min_key_length < 8 or self.min_password_length < 1:
+            raise ValueError(f"min_key_length must be >= 8 and min_password_length >= 1, got "
+                             f"{self.min_key_length} and {self.min_password_length}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class NerRules:
+    """Names need an NER model (off unless `name` is in `entities`); the spaCy model must
+    be installed already: nothing is downloaded at run time."""
+
+    model: str = "en_core_web_lg"
+    min_score: float = 0.85
+
+    def __post_init__(self) -> None:
+        _probability("min_score", self.min_score)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PiiRules:
+    """PII redaction (REFERENCE.md §4). `mode`: `redact` replaces each finding, `drop`
+    rejects a file with any finding. IP addresses become a private address of the same
+    family; the other entities become their `replacements` text."""
+
+    mode: str = "redact"
+    entities: tuple[str, ...] = ("email", "ip_address", "key", "password")
+    replacements: Mapping[str, str] = field(default_factory=lambda: {
+        "email": "<EMAIL>", "key": "<KEY>", "password": "<PASSWORD>", "name": "<NAME>"})
+    email: EmailRules = EmailRules()
+    ip_address: IpRules = IpRules()
+    secrets: SecretRules = SecretRules()
+    ner: NerRules = NerRules()
+
+    def __post_init__(self) -> None:
+        _one_of("mode", self.mode, ("redact", "drop"))
+        for entity in self.entities:
+            _one_of("entities entry", entity, PII_ENTITIES)
+        for entity in self.replacements:
+            _one_of("replacements key", entity, tuple(e for e in PII_ENTITIES if e != "ip_address"))
+        missing = [e for e in self.entities if e != "ip_address" and e not in self.replacements]
+        if missing:
+            raise ValueError(f"replacements has no text for {', '.join(missing)}")
+
+
 # --- all of them ---------------------------------------------------------------------
 
 
@@ -293,10 +434,12 @@ class Rules:
     sources: SourceRules
     fim: FimRules
     dedup: DedupRules
+    licenses: LicenseRules
+    pii: PiiRules
 
 
 RULE_FILES = {"languages": LanguageRules, "quality": QualityRules, "sources": SourceRules, "fim": FimRules,
-              "dedup": DedupRules}
+              "dedup": DedupRules, "licenses": LicenseRules, "pii": PiiRules}
 
 
 def load_rules(rules_dir: str | Path | None = None) -> Rules:
