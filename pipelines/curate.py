@@ -1,4 +1,4 @@
-"""`stackpipe curate`: sources -> decode + language -> quality -> license -> exact dedup -> Parquet.
+"""`stackpipe curate`: sources -> decode + language -> quality -> license -> PII -> exact dedup -> Parquet.
 
 Writes OUTPUT/documents/*.parquet, OUTPUT/rejected/*.parquet (with stage and reason) and
 OUTPUT/stats.json (per stage: input, kept, dropped by reason, bytes). Runs in-process by
@@ -21,7 +21,15 @@ from stackpipe.beam.options import is_local, make_pipeline
 from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
 from stackpipe.beam.write import WriteRecords, WriteStats
-from stackpipe.curation import STAGES, AssignLicenses, CheckQuality, DecodeFiles, ReadInputs, license_file_text
+from stackpipe.curation import (
+    STAGES,
+    AssignLicenses,
+    CheckQuality,
+    DecodeFiles,
+    ReadInputs,
+    RedactPii,
+    license_file_text,
+)
 from stackpipe.records import FILE_SCHEMA, REJECTED_SCHEMA, record_to_row, rejected_to_row
 from stackpipe.rules import Rules, load_rules
 from stackpipe.sources import InputUnit, plan_inputs
@@ -58,12 +66,14 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
         | "JoinLicenseFiles" >> beam.CoGroupByKey()
         | ApplyStage("license", AssignLicenses(rules), flat=True)
     )
-    unique = licensed["kept"] | DropExactDuplicates()
+    redacted = licensed["kept"] | ApplyStage("pii", RedactPii(rules))
+    unique = redacted["kept"] | DropExactDuplicates()
 
     documents = unique["kept"] | "WriteDocuments" >> WriteRecords(
         FileSystems.join(output, "documents"), FILE_SCHEMA, record_to_row, lambda r: r.id, shard_bytes)
     rejected = (
-        (read["rejected"], decoded["rejected"], checked["rejected"], licensed["rejected"], unique["rejected"])
+        (read["rejected"], decoded["rejected"], checked["rejected"], licensed["rejected"], redacted["rejected"],
+         unique["rejected"])
         | "AllRejected" >> beam.Flatten()
         | "WriteRejected" >> WriteRecords(
             FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id,
@@ -71,7 +81,7 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
     )
     languages = unique["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
     return (
-        (read["stats"], decoded["stats"], checked["stats"], licensed["stats"], unique["stats"])
+        (read["stats"], decoded["stats"], checked["stats"], licensed["stats"], redacted["stats"], unique["stats"])
         | "AllStats" >> beam.Flatten()
         | WriteStats(FileSystems.join(output, "stats.json"), list(STAGES), languages,
                      {"documents": documents, "rejected": rejected})

@@ -16,7 +16,7 @@ from stackpipe.records import Drop, FileRecord, RawFile, Rejected, reject
 from stackpipe.rules import Rules
 from stackpipe.sources import InputUnit, read_unit
 
-STAGES = ("read", "decode", "quality", "license", "exact_dedup")
+STAGES = ("read", "decode", "quality", "license", "pii", "exact_dedup")
 
 
 class ReadInputs:
@@ -82,3 +82,29 @@ class AssignLicenses:
             if record.license not in maps:
                 maps[record.license] = detect_licenses(files, record.license or None)
             yield apply_license_policy(record, maps[record.license], self._rules)
+
+
+class RedactPii:
+    """pii: emails, IPs, keys and passwords replaced (or the file dropped, by rules/pii.yaml).
+
+    presidio loads spaCy on import (~6 s), so the redactor is built once per worker in
+    setup(). `edits` reports per-entity counts for stats.json; values never leave the record.
+    """
+
+    def __init__(self, rules: Rules):
+        self._rules = rules.pii
+        self._redactor = None
+
+    def setup(self) -> None:
+        from stackpipe.pii import PiiRedactor
+
+        self._redactor = PiiRedactor(self._rules)
+
+    def __call__(self, record: FileRecord) -> FileRecord | Rejected:
+        if self._redactor is None:
+            self.setup()
+        return self._redactor.apply(record)
+
+    @staticmethod
+    def edits(record: FileRecord) -> list[tuple[str, int]]:
+        return [(key, int(value)) for key, value in record.meta.items() if key.startswith("pii_")]

@@ -20,15 +20,12 @@ def stats_document(
 ) -> dict:
     """Assemble stats.json from summed counts; stages appear in `stage_order`."""
     order = list(stage_order)
-    stages: dict[str, dict] = {
-        name: {"input": 0, "input_bytes": 0, "kept": 0, "kept_bytes": 0, "dropped": {}, "dropped_bytes": {}}
-        for name in order
-    }
+    stages: dict[str, dict] = {name: _empty_stage() for name in order}
     for (stage, kind, reason), (files, size) in sorted(counts):
-        entry = stages.setdefault(
-            stage, {"input": 0, "input_bytes": 0, "kept": 0, "kept_bytes": 0, "dropped": {}, "dropped_bytes": {}}
-        )
-        if kind == "dropped":
+        entry = stages.setdefault(stage, _empty_stage())
+        if kind == "edited":
+            entry.setdefault("edited", {})[reason] = entry.get("edited", {}).get(reason, 0) + files
+        elif kind == "dropped":
             entry["dropped"][reason] = entry["dropped"].get(reason, 0) + files
             entry["dropped_bytes"][reason] = entry["dropped_bytes"].get(reason, 0) + size
         else:
@@ -52,6 +49,10 @@ def stats_document(
     if outputs:
         document["outputs"] = {kind: sorted(files, key=lambda f: f["path"]) for kind, files in outputs.items()}
     return document
+
+
+def _empty_stage() -> dict:
+    return {"input": 0, "input_bytes": 0, "kept": 0, "kept_bytes": 0, "dropped": {}, "dropped_bytes": {}}
 
 
 def conservation_errors(stages: Mapping[str, Mapping]) -> list[str]:

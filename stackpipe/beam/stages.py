@@ -42,6 +42,9 @@ class _StageDoFn(beam.DoFn):
         setup = getattr(self._fn, "setup", None)
         if setup is not None:
             setup()
+        # Editors (e.g. PII redaction) may say what they changed in a kept record:
+        # `edits(record) -> [(name, count)]`, summed into stats.json's `edited`.
+        self._edits = getattr(self._fn, "edits", None) or (lambda result: ())
 
     def start_bundle(self):
         self._counts: dict[tuple[str, str, str], list[int]] = {}
@@ -59,7 +62,13 @@ class _StageDoFn(beam.DoFn):
             self._count("dropped", result.reason, size)
             return beam.pvalue.TaggedOutput(REJECTED, result)
         self._count("kept", "", size)
+        for name, count in self._edits(result):
+            self._count_edits(name, count)
         return result
+
+    def _count_edits(self, name: str, count: int) -> None:
+        slot = self._counts.setdefault((self._stage, "edited", name), [0, 0])
+        slot[0] += count
 
     def process(self, element):
         if self._flat:

@@ -1,0 +1,154 @@
+"""Cheap candidate search, so that presidio only reads the few lines that may hold PII.
+
+Each recognizer group has a prefilter that is a relaxation of its patterns: every match
+of a group's recognizers lies on a line this module marks for that group (literal
+prefixes, `in` tests and regexes that start with a literal, which CPython's `re` scans
+at hundreds of MB/s). The marked lines, each run with the line before it (where context
+words live), are joined into one text per group, separated by a blank line so no
+window sees another's context, and analyzed in one presidio call.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from stackpipe.pii.recognizers import AWS_SECRET, EMAIL_LOCAL_CHARS, PEM_BEGIN, PEM_END, TOKEN_PATTERNS
+from stackpipe.rules import SecretRules
+
+_EMAIL_AT = re.compile(r"@(?=[\w\-]+\.\w)")
+_IPV4 = re.compile(r"\.\d{1,3}\.\d{1,3}\.\d")
+_IPV6 = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_URL_USERINFO = re.compile(r"://[^\s/@:]*:[^\s/@]+@")
+_AWS_SECRET = re.compile(AWS_SECRET)
+_HEX_COLON = frozenset("0123456789abcdefABCDEF:")
+_ASSIGNMENT_AFTER = r"[\w.\-$]{0,64}[\"'`]?\]?\s*[:=]"  # rest of a name, then an operator
+_TOKEN_PREFIXES = tuple(sorted({prefix for _, _, prefixes in TOKEN_PATTERNS for prefix in prefixes}))
+_SEPARATOR = "\n\n"
+
+
+def _minimal(words: set[str]) -> list[str]:
+    """Drop words that contain another word: finding `pass` already finds `password`."""
+    return sorted(w for w in words if not any(o != w and o in w for o in words))
+
+
+class Prefilter:
+    """Candidate character ranges of a text, one method per recognizer group."""
+
+    def __init__(self, rules: SecretRules):
+        words = {*rules.password_words, *rules.key_words, *(p.split()[1] for p in rules.key_word_pairs)}
+        keywords = _minimal({w.lower() for w in words})
+        self._assignments = [re.compile(re.escape(k) + _ASSIGNMENT_AFTER) for k in keywords]
+        self._assignments_any_case = [re.compile(re.escape(k) + _ASSIGNMENT_AFTER, re.IGNORECASE) for k in keywords]
+        self._aws_context = _minimal({w.lower() for w in rules.aws_secret_context})
+
+    def __call__(self, text: str, groups) -> dict[str, list[tuple[int, int]]]:
+        """Candidate ranges of each of `groups` (names of the methods below)."""
+        lowered = text.lower()
+        if len(lowered) != len(text):  # lower() keeps offsets unless some letter changes length
+            lowered = None
+        return {group: getattr(self, group)(text, lowered) for group in groups}
+
+    def email(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
+        if "@" not in text:
+            return []
+        return [(m.start(), m.end()) for m in _EMAIL_AT.finditer(text)
+                if m.start() and text[m.start() - 1] in EMAIL_LOCAL_CHARS]
+
+    def ip(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
+        found = [m.span() for m in _IPV4.finditer(text)]
+        if ":" in text:
+            for m in _IPV6.finditer(text):
+                # an address starts after a character that is not a word character, ':' or '.'
+                # (`AWS::Region`, `std::vector` never do): walk back over hex digits and colons
+                at = m.start()
+                while at > 0 and text[at - 1] in _HEX_COLON:
+                    at -= 1
+                if at == 0 or not (text[at - 1].isalnum() or text[at - 1] in "_."):
+                    found.append(m.span())
+        return found
+
+    def tokens(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
+        found = []
+        for prefix in _TOKEN_PREFIXES:
+            at = text.find(prefix)
+            while at != -1:
+                found.append((at, at + len(prefix)))
+                at = text.find(prefix, at + 1)
+        at = text.find(PEM_BEGIN)
+        while at != -1:
+            end = PEM_END.search(text, at)
+            found.append((at, end.end() if end else at + len(PEM_BEGIN)))
+            at = text.find(PEM_BEGIN, at + 1)
+        return found
+
+    def urls(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
+        return [m.span() for m in _URL_USERINFO.finditer(text)] if "://" in text else []
+
+    def assignments(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
+        if lowered is not None:
+            return [m.span() for pattern in self._assignments for m in pattern.finditer(lowered)]
+        return [m.span() for pattern in self._assignments_any_case for m in pattern.finditer(text)]
+
+    def aws_secret(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
+        found, searched_to = [], 0
+        for word in self._aws_context:
+            for m in (re.finditer(re.escape(word), lowered) if lowered is not None
+                      else re.finditer(re.escape(word), text, re.IGNORECASE)):
+                # a 40-character key on the word's line or the next one
+                line_start = text.rfind("\n", 0, m.start()) + 1
+                if line_start < searched_to:
+                    continue
+                line_end = text.find("\n", m.end())
+                next_end = text.find("\n", line_end + 1) if line_end != -1 else -1
+                searched_to = len(text) if next_end == -1 else next_end
+                key = _AWS_SECRET.search(text, line_start, searched_to)
+                if key:
+                    found.append((m.start(), key.end()))
+        return found
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Lines of a text joined for one analyzer call, and the way back to the text."""
+
+    joined: str
+    joined_starts: list[int]
+    text_starts: list[int]
+
+    def to_text(self, start: int, end: int) -> tuple[int, int] | None:
+        """The text offsets of a joined span, or None when it crosses a separator."""
+        i = bisect.bisect_right(self.joined_starts, start) - 1
+        if i < 0:
+            return None
+        segment_end = self.joined_starts[i + 1] - len(_SEPARATOR) if i + 1 < len(self.joined_starts) else len(
+            self.joined)
+        if end > segment_end:
+            return None
+        shift = self.text_starts[i] - self.joined_starts[i]
+        return start + shift, end + shift
+
+
+def windows(text: str, ranges: list[tuple[int, int]]) -> Windows | None:
+    """Whole lines around `ranges`, each run of lines with the line before it, merged."""
+    if not ranges:
+        return None
+    spans = []
+    for start, end in sorted(ranges):
+        line_start = text.rfind("\n", 0, start) + 1
+        if line_start:  # the line before, for context words
+            line_start = text.rfind("\n", 0, line_start - 1) + 1
+        line_end = text.find("\n", max(end - 1, start))
+        line_end = len(text) if line_end == -1 else line_end
+        if spans and line_start <= spans[-1][1] + 1:
+            spans[-1][1] = max(spans[-1][1], line_end)
+        else:
+            spans.append([line_start, line_end])
+    joined_starts, text_starts, at = [], [], 0
+    for start, end in spans:
+        joined_starts.append(at)
+        text_starts.append(start)
+        at += end - start + len(_SEPARATOR)
+    joined = _SEPARATOR.join(text[start:end] for start, end in spans)
+    return Windows(joined=joined, joined_starts=joined_starts, text_starts=text_starts)

@@ -1,0 +1,31 @@
+"""The pii stage inside `stackpipe curate`: values replaced in documents, only counts in stats."""
+
+from __future__ import annotations
+
+import json
+import sysconfig
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from pipelines import curate
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+EMAIL = "maria.gonzalez@fastmail.org"
+AWS_KEY_ID = "AKIAQ7T2MXPLR4VZK3WN"
+
+
+def test_pii_is_redacted_and_only_counted_in_stats(tmp_path):
+    repo = tmp_path / "dump" / "acme" / "tool"
+    repo.mkdir(parents=True)
+    code = (STDLIB / "colorsys.py").read_text()
+    planted = f'# Maintainer: {EMAIL}\nAWS_ACCESS_KEY_ID = "{AWS_KEY_ID}"\n' + code
+    (repo / "tool.py").write_text(planted)
+    stats = curate.run(["--input", str(tmp_path / "dump"), "--output", str(tmp_path / "out"), "--no-progress"])
+    [row] = pq.read_table(next((tmp_path / "out" / "documents").glob("*.parquet"))).to_pylist()
+    assert row["content"].startswith('# Maintainer: <EMAIL>\nAWS_ACCESS_KEY_ID = "<KEY>"\n')
+    assert row["content"].endswith(code)  # nothing else moved
+    assert json.loads(row["meta"])["pii_email"] == "1"
+    assert stats["stages"]["pii"]["edited"] == {"pii_email": 1, "pii_key": 1}
+    stats_text = (tmp_path / "out" / "stats.json").read_text()
+    assert EMAIL not in stats_text and AWS_KEY_ID not in stats_text

@@ -1,0 +1,230 @@
+"""PII detection and redaction (stackpipe.pii): each entity found and replaced, the
+code that must be left alone, offsets, determinism, drop mode, and no network."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+
+import pytest
+
+from stackpipe.records import FileRecord, Rejected, content_hash
+from stackpipe.rules import DEFAULT_RULES_DIR, PiiRules, RulesError, load_rule_file
+
+# Realistic values, assembled so that no secret scanner mistakes this file for a leak.
+GITHUB = "ghp_" + "R8x2LmQ9vT4kZ7nB1cW5yH3jF6dS0aPeUiOq"
+AWS_ID = "AKIA" + "Z3MHQ7RXV5NJ2KPW"
+AWS_SECRET = "q8Jf3kL9zX2mN7vB4cT6yH1wR5eP0aSdFgQhWjE2"
+STRIPE = "sk_" + "live_" + "4eC39HqLyjWDarjtT1zdp7dc"
+SLACK = "xoxb-" + "2837461029-9182736450-Qw7Re4Ty1Ui8Op5As2Df3Gh"
+GITLAB = "glpat-" + "x9Kq2Lm7Np4Rs8Tv1Wy3"
+GOOGLE = "AIza" + "SyD8kL2mN9pQ4rS7tU1vW3xY6zA0bC5dE8f"
+JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
+       "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
+PEM = ("-----BEGIN RSA " + "PRIVATE KEY-----\n" + "MIIEowIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2f8gQ1w9Zx7bK4nL5pR0sT6uV3yW\n"
+       "8hJ1kM4nP7qS0tV3wY6zB9cE2fH5iK8lN1oQ4rT7uW0xZ3aC6dF9gJ2hL5mO8pR1\n" + "-----END RSA " + "PRIVATE KEY-----")
+
+
+@pytest.fixture(scope="module")
+def rules() -> PiiRules:
+    return load_rule_file(DEFAULT_RULES_DIR / "pii.yaml", PiiRules)
+
+
+@pytest.fixture(scope="module")
+def redactor(rules):
+    from stackpipe.pii import PiiRedactor
+
+    return PiiRedactor(rules)
+
+
+def found(redactor, text: str) -> list[tuple[str, str]]:
+    return [(f.entity, text[f.start:f.end]) for f in redactor.find(text)]
+
+
+@pytest.mark.parametrize("line, entity, value", [
+    ("# Author: Jane Doe <jane.doe@acme-corp.io>\n", "email", "jane.doe@acme-corp.io"),
+    ('SERVER = "52.14.200.7"\n', "ip_address", "52.14.200.7"),
+    ('url = "http://[2a00:1450:4007:80f::200e]:8443/"\n', "ip_address", "2a00:1450:4007:80f::200e"),
+    (f'AWS_ACCESS_KEY_ID = "{AWS_ID}"\n', "key", AWS_ID),
+    (f'aws_secret_access_key = "{AWS_SECRET}"\n', "key", AWS_SECRET),
+    (f"headers = {{'Authorization': 'token {GITHUB}'}}\n", "key", GITHUB),
+    (f'gl = gitlab.Gitlab(url, private_token="{GITLAB}")\n', "key", GITLAB),
+    (f'SLACK_BOT_TOKEN = "{SLACK}"\n', "key", SLACK),
+    (f'stripe.api_key = "{STRIPE}"\n', "key", STRIPE),
+    (f'const MAPS = "{GOOGLE}";\n', "key", GOOGLE),
+    (f'headers = {{"Authorization": "Bearer {JWT}"}}\n', "key", JWT),
+    (f'KEY = """{PEM}"""\n', "key", PEM),
+    ('api_key = "Mt9AjPFo1OPivnarCuNx9zXw5bqxv6Ij"\n', "key", "Mt9AjPFo1OPivnarCuNx9zXw5bqxv6Ij"),
+    ("API_TOKEN=Y7OKRlV3V8AkWq2o9PlFlBTxAZa5u-FT\n", "key", "Y7OKRlV3V8AkWq2o9PlFlBTxAZa5u-FT"),
+    ('password = "Tr0ub4dor&3x"\n', "password", "Tr0ub4dor&3x"),
+    ('DATABASE_URL = "postgresql://admin:S3cretPw!9@db.acme.io:5432/app"\n', "password", "S3cretPw!9"),
+    ('CONN = "Server=tcp:sql,1433;User ID=sa;Password=Qw3rty!Zx;Encrypt=True;"\n', "password", "Qw3rty!Zx"),
+])
+def test_each_entity_is_found_with_its_exact_span(redactor, line, entity, value):
+    """Every PII kind is found, typed, and spans exactly the value."""
+    assert found(redactor, "import os\n" + line + "x = 1\n") == [(entity, value)]
+
+
+def test_redaction_uses_the_reference_replacements(redactor):
+    text = f'a = "jane@acme-corp.io"\nb = "{GITHUB}"\npassword = "Tr0ub4dor&3x"\n'
+    redacted, counts = redactor.redact(text)
+    assert redacted == 'a = "<EMAIL>"\nb = "<KEY>"\npassword = "<PASSWORD>"\n'
+    assert counts == {"email": 1, "key": 1, "password": 1}
+
+
+def test_ip_becomes_a_private_address_of_its_family_the_same_within_a_file(redactor):
+    import ipaddress
+
+    text = 'a = "52.14.200.7"\nb = "52.14.200.7"\nc = "2a00:1450:4007:80f::200e"\n'
+    redacted, counts = redactor.redact(text, file_key="file-1")
+    first, second, third = (line.split('"')[1] for line in redacted.splitlines())
+    assert first == second and ipaddress.ip_address(first) in ipaddress.ip_network("10.0.0.0/8")
+    assert ipaddress.ip_address(third) in ipaddress.ip_network("fd00::/8")
+    assert counts == {"ip_address": 3}
+    assert redactor.redact(text, file_key="file-1") == (redacted, counts)  # deterministic
+
+
+@pytest.mark.parametrize("line", [
+    '__version__ = "1.2.3.4"',
+    "# section 8.2.4.44 of the HTML spec",
+    "requires = ['pkg==12.0.3.4']",
+    "# IronPython 2.7.0.40 on .NET",
+    'oid = "1.3.6.1.4.1.311"',
+    'HOSTS = ["127.0.0.1", "10.0.0.5", "192.168.1.10", "172.16.0.1", "169.254.1.1"]',
+    'DOCS = ["192.0.2.1", "198.51.100.7", "203.0.113.9", "2001:db8::1", "::1", "fe80::1"]',
+    'DNS = ["8.8.8.8", "1.1.1.1", "9.9.9.9", "2001:4860:4860::8888"]',
+    "std::vector<int> v; AWS::Region r; x = a[1::2]",
+    "mac = '00:1a:2b:3c:4d:5e'; t = '12:30:45'",
+])
+def test_versions_private_documentation_and_dns_addresses_are_left_alone(redactor, line):
+    assert found(redactor, line + "\n") == []
+
+
+@pytest.mark.parametrize("line", [
+    'sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"',
+    'api_key = "123e4567-e89b-12d3-a456-426614174000"',
+    'token = "0123456789abcdef0123456789abcdef"',
+    'secret_key = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"',
+    'access_token = "refresh_token_for_the_user_session"',
+    'API_KEY = "YOUR_API_KEY_HERE"',
+    'api_key = "${API_KEY}"',
+    'token_type = "Bearer"',
+    'password = "password"',
+    "password = getpass.getpass('Password: ')",
+    "pwd = os.getcwd()",
+    "login(user, password=password)",
+    'AWS_ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"',
+    'db = "postgres://user:password@localhost/db"',
+    'git_remote = "git@github.com:owner/repo.git"',
+    'EMAIL = "someone@example.com"',
+    "msg_id = '<20050713212311.GC4701@mail.host.com>'",
+    "c = a@b.T",
+])
+def test_hashes_uuids_test_vectors_and_placeholders_are_not_pii(redactor, line):
+    assert found(redactor, line + "\n") == []
+
+
+def test_redaction_never_shifts_other_content(redactor):
+    """Text between findings is byte-for-byte the original."""
+    text = (f"x = 1  # é unicode ✓\nhost = '52.14.200.7'\n\n\tkey = '{GITHUB}'; y = 2\r\n"
+            f"mail: jane.doe@acme-corp.io and again jane.doe@acme-corp.io\nend\n")
+    findings = redactor.find(text)
+    redacted, _ = redactor.redact(text)
+    pieces, at = [], 0
+    for f in findings:
+        pieces.append(text[at:f.start])
+        at = f.end
+    pieces.append(text[at:])
+    rest = redacted
+    for piece in pieces:
+        assert piece in rest
+        rest = rest[rest.index(piece) + len(piece):]
+    assert redacted.startswith("x = 1  # é unicode ✓\nhost = '10.") and redacted.endswith(" and again <EMAIL>\nend\n")
+
+
+def test_prefilter_finds_what_presidio_over_the_whole_text_finds(redactor):
+    """The candidate prefilter changes speed, not findings."""
+    text = "\n".join(f"line {i} = {i}" for i in range(50)) + (
+        f"\n# Maintainer: jane@acme-corp.io\nAWS_SECRET_ACCESS_KEY=\n    '{AWS_SECRET}'\nsrv = '52.14.200.7'\n"
+        f"{PEM}\nurl = 'https://bob:Hunter2!x@git.acme.io/r'\n")
+    assert redactor.find(text) == redactor.find(text, prefilter=False)
+    assert {f.entity for f in redactor.find(text)} == {"email", "key", "ip_address", "password"}
+
+
+def record(content: str, **meta) -> FileRecord:
+    return FileRecord(id="rec-1", repo="o/r", path="a.py", language="Python", content=content,
+                      size_bytes=len(content.encode()), source="github", content_hash=content_hash(content), meta=meta)
+
+
+def test_apply_redacts_and_counts_in_meta(redactor):
+    rec = record('mail = "jane@acme-corp.io"  # ✓\nip = "52.14.200.7"\n', lang="x")
+    out = redactor.apply(rec)
+    assert isinstance(out, FileRecord)
+    assert out.content.startswith('mail = "<EMAIL>"  # ✓\nip = "10.')
+    assert out.size_bytes == len(out.content.encode()) and out.content_hash == content_hash(out.content)
+    assert out.meta == {"lang": "x", "pii_email": "1", "pii_ip_address": "1"}
+
+
+def test_apply_returns_a_clean_record_unchanged(redactor):
+    rec = record("def f():\n    return 1\n")
+    assert redactor.apply(rec) is rec
+
+
+def test_drop_mode_rejects_with_the_entity_as_reason(rules):
+    from stackpipe.pii import PiiRedactor
+
+    dropper = PiiRedactor(dataclasses.replace(rules, mode="drop"))
+    one = dropper.apply(record(f'k = "{GITHUB}"\n'))
+    assert isinstance(one, Rejected) and one.stage == "pii" and one.reason == "pii_key"
+    assert one.record.meta == {"pii_key": "1"} and GITHUB in one.record.content
+    several = dropper.apply(record(f'k = "{GITHUB}"\nm = "jane@acme-corp.io"\n'))
+    assert several.reason == "pii"
+
+
+def test_counts_and_findings_never_hold_values(redactor):
+    text = f'k = "{GITHUB}"\nm = "jane@acme-corp.io"\n'
+    out = redactor.apply(record(text))
+    carried = repr(redactor.find(text)) + repr(dict(out.meta))
+    assert GITHUB not in carried and "jane" not in carried
+
+
+def test_disabled_entities_are_not_looked_for(rules):
+    from stackpipe.pii import PiiRedactor
+
+    only_email = PiiRedactor(dataclasses.replace(rules, entities=("email",)))
+    assert found(only_email, f'a = "jane@acme-corp.io"\nb = "{GITHUB}"\nc = "52.14.200.7"\n') == [
+        ("email", "jane@acme-corp.io")]
+
+
+def test_names_need_an_installed_ner_model(rules):
+    from stackpipe.pii import PiiRedactor
+
+    missing = dataclasses.replace(rules, entities=("name",), ner=dataclasses.replace(rules.ner, model="no_such_model"))
+    with pytest.raises(ValueError, match="no_such_model"):
+        PiiRedactor(missing)
+
+
+def test_nothing_touches_the_network(rules, monkeypatch):
+    """Building the analyzer and finding emails (public-suffix check) stay offline."""
+    from stackpipe.pii import PiiRedactor
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    assert found(PiiRedactor(rules), "x = 'jane@acme-corp.co.uk'\n") == [("email", "jane@acme-corp.co.uk")]
+
+
+def test_rules_reject_unknown_entities_and_bad_ranges(tmp_path):
+    bad = tmp_path / "pii.yaml"
+    bad.write_text("entities: [email, phone]\n")
+    with pytest.raises(RulesError, match="phone"):
+        load_rule_file(bad, PiiRules)
+    bad.write_text("ip_address:\n  allow_ranges: [10.0.0.0/33]\n")
+    with pytest.raises(RulesError, match="10.0.0.0/33"):
+        load_rule_file(bad, PiiRules)
+    bad.write_text("mode: erase\n")
+    with pytest.raises(RulesError, match="erase"):
+        load_rule_file(bad, PiiRules)
