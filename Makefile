@@ -29,9 +29,10 @@ test-all: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/stackpipe curate --input python-env:// --output $(OUT)/curated --workers $(WORKERS)
 	$(VENV)/bin/stackpipe dedup --input $(OUT)/curated --output $(OUT)/dedup --level file --workers $(WORKERS)
+	$(VENV)/bin/stackpipe pack --input $(OUT)/dedup --output $(OUT)/packed --workers $(WORKERS)
 	$(VENV)/bin/stackpipe tokenizer train --input $(OUT)/dedup --output $(OUT)/tokenizer.json \
 		--family $(FAMILY) --max-mb $(TOKENIZER_MB)
-	$(VENV)/bin/stackpipe shards --input $(OUT)/dedup --output $(OUT)/shards \
+	$(VENV)/bin/stackpipe shards --input $(OUT)/packed --output $(OUT)/shards \
 		--tokenizer $(OUT)/tokenizer.json --family $(FAMILY) --workers $(WORKERS)
 	$(VENV)/bin/stackpipe train --data $(OUT)/shards --output $(OUT)/train --family $(FAMILY) --preset debug \
 		--steps $(TRAIN_STEPS) --seq-len 256 --micro-batch 4 --warmup-steps 20 --lr 1e-3 --device cpu \
@@ -43,6 +44,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/curate.py
 	$(PY) benchmarks/dedup.py
 	$(PY) benchmarks/components.py
+	$(PY) benchmarks/pack.py
+	$(PY) benchmarks/licenses.py
+	$(PY) benchmarks/pii.py
 	$(PY) benchmarks/shards.py
 	$(PY) benchmarks/train.py
 

@@ -12,6 +12,7 @@ USAGE = """usage: stackpipe COMMAND [options]   (stackpipe COMMAND --help for it
 commands:
   curate            sources -> decode + language -> quality -> exact dedup -> Parquet documents
   dedup             MinHash-LSH near-deduplication at file or repository level
+  pack              dependency-ordered repository samples (DeepSeek-Coder Algorithm 1)
   tokenizer train   train a family's byte-level BPE tokenizer on curated documents
   shards            documents -> tokenized, FIM-ready Parquet shards + manifest.json
   export-megatron   shards -> Megatron .bin/.idx
@@ -39,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
             from pipelines import dedup
 
             stats = dedup.run(rest)
+            return 0 if stats["conservation"] else 1
+        if command == "pack":
+            from pipelines import pack
+
+            stats = pack.run(rest)
             return 0 if stats["conservation"] else 1
         if command == "tokenizer":
             if rest[:1] != ["train"]:

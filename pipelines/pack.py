@@ -1,0 +1,120 @@
+"""`stackpipe pack`: dependency-ordered repository samples (DeepSeek-Coder Algorithm 1).
+
+Reads DIR/documents/*.parquet of `stackpipe curate` or `dedup` (or Parquet files directly
+in DIR) and writes OUTPUT/documents/*.parquet (one row per sample, PACKED_SCHEMA: the
+file columns plus `files`, the (path, language, start, end) span of each file's text in
+`content`), OUTPUT/rejected/*.parquet (files left out, with stage and reason) and
+OUTPUT/stats.json (stage `pack` counts files, `pack_samples` counts samples).
+Deterministic: the same input gives byte-identical outputs on any runner and with any
+number of workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+
+import apache_beam as beam
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.parquetio import ReadFromParquet
+
+from stackpipe.beam.options import make_pipeline
+from stackpipe.beam.pack import SAMPLES_STAGE, PackRepositories
+from stackpipe.beam.write import WriteRecords, WriteStats
+from stackpipe.packing.sample import STAGE
+from stackpipe.records import PACKED_SCHEMA, REJECTED_SCHEMA, packed_record_to_row, rejected_to_row, row_to_record
+from stackpipe.rules import load_rules
+
+DEFAULT_SHARD_MB = 256
+REQUIRED_COLUMNS = ("id", "repo", "path", "language", "content")
+OUTPUTS = ("documents", "rejected")
+
+
+class PackInputError(ValueError):
+    """The input directory holds nothing this stage can read."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stackpipe pack", description=__doc__.split("\n")[0])
+    parser.add_argument("--input", required=True, metavar="DIR", help="output of curate or dedup (or Parquet files)")
+    parser.add_argument("--output", required=True, metavar="DIR", help="output directory (local or gs://, s3://)")
+    parser.add_argument("--rules", default=None, metavar="DIR", help="rules directory (default: the bundled rules/)")
+    parser.add_argument("--max-chars", type=int, default=None,
+                        help="split repositories longer than this many characters (default: rules' pack.max_chars)")
+    parser.add_argument("--workers", type=int, default=1, help="local worker processes (Beam multi-processing mode)")
+    parser.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_MB,
+                        help=f"approximate content megabytes per output shard (default {DEFAULT_SHARD_MB})")
+    return parser
+
+
+def input_pattern(directory: str) -> str:
+    """The Parquet files to read; checks the first one has the columns packing needs."""
+    for pattern in (FileSystems.join(directory, "documents", "*.parquet"), FileSystems.join(directory, "*.parquet")):
+        matches = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+        if matches:
+            with FileSystems.open(matches[0]) as handle:
+                names = set(pq.read_schema(handle).names)
+            missing = [c for c in REQUIRED_COLUMNS if c not in names]
+            if missing:
+                raise PackInputError(f"{matches[0]} lacks column(s) {', '.join(missing)}; "
+                                     f"columns present: {', '.join(sorted(names))}")
+            if "files" in names:
+                raise PackInputError(f"{matches[0]} holds packed samples already (a `files` column): "
+                                     "pack reads the file-level output of curate or dedup")
+            return pattern
+    raise PackInputError(f"input {directory!r} holds no Parquet documents "
+                         "(looked for documents/*.parquet and *.parquet)")
+
+
+def build(pipeline: beam.Pipeline, pattern: str, rules, output: str, *, shard_bytes: int):
+    records = (pipeline
+               | "ReadDocuments" >> ReadFromParquet(pattern)
+               | "ToRecords" >> beam.Map(row_to_record))
+    result = records | "PackRepositories" >> PackRepositories(rules.pack)
+    documents = result["kept"] | "WriteDocuments" >> WriteRecords(
+        FileSystems.join(output, "documents"), PACKED_SCHEMA, packed_record_to_row, lambda r: r.id, shard_bytes)
+    rejected = result["rejected"] | "WriteRejected" >> WriteRecords(
+        FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id, shard_bytes)
+    languages = result["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
+    return result["stats"] | WriteStats(FileSystems.join(output, "stats.json"), [STAGE, SAMPLES_STAGE], languages,
+                                        {"documents": documents, "rejected": rejected})
+
+
+def clear_outputs(output: str) -> None:
+    stale = [m.path for pattern in [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json"]
+             for r in FileSystems.match([FileSystems.join(output, pattern)]) for m in r.metadata_list]
+    if stale:
+        FileSystems.delete(stale)
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Entry point; returns the stats.json document."""
+    args, beam_args = build_parser().parse_known_args(argv)
+    rules = load_rules(args.rules)
+    if args.max_chars is not None:
+        rules = replace(rules, pack=replace(rules.pack, max_chars=args.max_chars))
+    pattern = input_pattern(args.input)
+    clear_outputs(args.output)
+    started = time.monotonic()
+    pipeline = make_pipeline(beam_args, args.workers)
+    build(pipeline, pattern, rules, args.output, shard_bytes=int(args.shard_mb * 1e6))
+    pipeline.run().wait_until_finish()
+    with FileSystems.open(FileSystems.join(args.output, "stats.json")) as handle:
+        stats = json.load(handle)
+    elapsed = time.monotonic() - started
+    files, samples = stats["stages"][STAGE], stats["stages"].get(SAMPLES_STAGE, {"kept": 0})
+    print(
+        f"stackpipe pack: {files['input']:,} files ({files['input_bytes'] / 1e6:,.1f} MB) in {elapsed:,.1f} s "
+        f"({files['input'] / max(elapsed, 1e-9):,.0f} files/s); packed {files['kept']:,} files into "
+        f"{samples['kept']:,} samples, left out {sum(files['dropped'].values()):,}; output {args.output}",
+        file=sys.stderr,
+    )
+    return stats
+
+
+if __name__ == "__main__":
+    run()
