@@ -1,7 +1,8 @@
-"""`stackpipe curate`: sources -> decode + language -> quality -> license -> PII -> exact dedup -> Parquet.
+"""`stackpipe curate`: sources -> decode + language -> quality -> license -> PII -> decontam -> exact dedup.
 
-Writes OUTPUT/documents/*.parquet, OUTPUT/rejected/*.parquet (with stage and reason) and
-OUTPUT/stats.json (per stage: input, kept, dropped by reason, bytes). Runs in-process by
+Writes OUTPUT/documents/*.parquet, OUTPUT/rejected/*.parquet (with stage and reason),
+OUTPUT/stats.json (per stage: input, kept, dropped by reason, bytes) and
+OUTPUT/decontam_report.json (benchmark hits per benchmark and problem). Runs in-process by
 default; every Beam option is passed through, so the same command runs on Dataflow,
 Spark or Flink.
 """
@@ -20,7 +21,7 @@ from stackpipe.beam.dedup import DropExactDuplicates
 from stackpipe.beam.options import is_local, make_pipeline
 from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import WriteRecords, WriteStats
+from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats
 from stackpipe.curation import (
     STAGES,
     AssignLicenses,
@@ -28,6 +29,7 @@ from stackpipe.curation import (
     DecodeFiles,
     ReadInputs,
     RedactPii,
+    benchmark_decontaminator,
     license_file_text,
 )
 from stackpipe.records import FILE_SCHEMA, REJECTED_SCHEMA, record_to_row, rejected_to_row
@@ -67,13 +69,15 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
         | ApplyStage("license", AssignLicenses(rules), flat=True)
     )
     redacted = licensed["kept"] | ApplyStage("pii", RedactPii(rules))
-    unique = redacted["kept"] | DropExactDuplicates()
+    clean = redacted["kept"] | ApplyStage("decontam", benchmark_decontaminator(rules))
+    unique = clean["kept"] | DropExactDuplicates()
+    clean["rejected"] | "DecontamReport" >> WriteDecontamReport(FileSystems.join(output, "decontam_report.json"))
 
     documents = unique["kept"] | "WriteDocuments" >> WriteRecords(
         FileSystems.join(output, "documents"), FILE_SCHEMA, record_to_row, lambda r: r.id, shard_bytes)
     rejected = (
         (read["rejected"], decoded["rejected"], checked["rejected"], licensed["rejected"], redacted["rejected"],
-         unique["rejected"])
+         clean["rejected"], unique["rejected"])
         | "AllRejected" >> beam.Flatten()
         | "WriteRejected" >> WriteRecords(
             FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id,
@@ -81,7 +85,8 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
     )
     languages = unique["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
     return (
-        (read["stats"], decoded["stats"], checked["stats"], licensed["stats"], redacted["stats"], unique["stats"])
+        (read["stats"], decoded["stats"], checked["stats"], licensed["stats"], redacted["stats"], clean["stats"],
+         unique["stats"])
         | "AllStats" >> beam.Flatten()
         | WriteStats(FileSystems.join(output, "stats.json"), list(STAGES), languages,
                      {"documents": documents, "rejected": rejected})
@@ -90,7 +95,7 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
 
 def clear_outputs(output: str) -> None:
     """Remove shards of an earlier run, so a rerun with fewer shards leaves no stale part."""
-    stale = [m.path for pattern in ("documents/part-*", "rejected/part-*", "stats.json")
+    stale = [m.path for pattern in ("documents/part-*", "rejected/part-*", "stats.json", "decontam_report.json")
              for r in FileSystems.match([FileSystems.join(output, pattern)]) for m in r.metadata_list]
     if stale:
         FileSystems.delete(stale)

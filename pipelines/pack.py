@@ -24,7 +24,9 @@ from apache_beam.io.parquetio import ReadFromParquet
 
 from stackpipe.beam.options import make_pipeline
 from stackpipe.beam.pack import SAMPLES_STAGE, PackRepositories
-from stackpipe.beam.write import WriteRecords, WriteStats
+from stackpipe.beam.stages import ApplyStage
+from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats
+from stackpipe.curation import benchmark_decontaminator
 from stackpipe.packing.sample import STAGE
 from stackpipe.records import PACKED_SCHEMA, REJECTED_SCHEMA, packed_record_to_row, rejected_to_row, row_to_record
 from stackpipe.rules import load_rules
@@ -75,17 +77,28 @@ def build(pipeline: beam.Pipeline, pattern: str, rules, output: str, *, shard_by
                | "ReadDocuments" >> ReadFromParquet(pattern)
                | "ToRecords" >> beam.Map(row_to_record))
     result = records | "PackRepositories" >> PackRepositories(rules.pack)
-    documents = result["kept"] | "WriteDocuments" >> WriteRecords(
+    # Again on the samples: benchmark code split over several files can match only once joined.
+    clean = result["kept"] | ApplyStage("decontam", benchmark_decontaminator(rules))
+    clean["rejected"] | "DecontamReport" >> WriteDecontamReport(FileSystems.join(output, "decontam_report.json"))
+    documents = clean["kept"] | "WriteDocuments" >> WriteRecords(
         FileSystems.join(output, "documents"), PACKED_SCHEMA, packed_record_to_row, lambda r: r.id, shard_bytes)
-    rejected = result["rejected"] | "WriteRejected" >> WriteRecords(
-        FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id, shard_bytes)
-    languages = result["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
-    return result["stats"] | WriteStats(FileSystems.join(output, "stats.json"), [STAGE, SAMPLES_STAGE], languages,
-                                        {"documents": documents, "rejected": rejected})
+    rejected = (
+        (result["rejected"], clean["rejected"])
+        | "AllRejected" >> beam.Flatten()
+        | "WriteRejected" >> WriteRecords(
+            FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id, shard_bytes)
+    )
+    languages = clean["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
+    return (
+        (result["stats"], clean["stats"])
+        | "AllStats" >> beam.Flatten()
+        | WriteStats(FileSystems.join(output, "stats.json"), [STAGE, SAMPLES_STAGE, "decontam"], languages,
+                     {"documents": documents, "rejected": rejected})
+    )
 
 
 def clear_outputs(output: str) -> None:
-    stale = [m.path for pattern in [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json"]
+    stale = [m.path for pattern in [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json", "decontam_report.json"]
              for r in FileSystems.match([FileSystems.join(output, pattern)]) for m in r.metadata_list]
     if stale:
         FileSystems.delete(stale)

@@ -16,7 +16,7 @@ from stackpipe.records import Drop, FileRecord, RawFile, Rejected, reject
 from stackpipe.rules import Rules
 from stackpipe.sources import InputUnit, read_unit
 
-STAGES = ("read", "decode", "quality", "license", "pii", "exact_dedup")
+STAGES = ("read", "decode", "quality", "license", "pii", "decontam", "exact_dedup")
 
 
 class ReadInputs:
@@ -108,3 +108,12 @@ class RedactPii:
     @staticmethod
     def edits(record: FileRecord) -> list[tuple[str, int]]:
         return [(key, int(value)) for key, value in record.meta.items() if key.startswith("pii_")]
+
+
+def benchmark_decontaminator(rules: Rules):
+    """decontam: the stage object with the benchmarks loaded here, on the machine that
+    builds the pipeline, so workers need no access to the benchmark files; each worker
+    builds its n-gram index once (setup)."""
+    from stackpipe.decontam import Decontaminator, load_benchmarks
+
+    return Decontaminator(rules.decontam, load_benchmarks(rules.decontam))

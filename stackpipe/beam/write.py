@@ -163,3 +163,37 @@ class WriteStats(beam.PTransform):
             return document
 
         return summed | "WriteStatsJson" >> beam.Map(write, beam.pvalue.AsSingleton(languages), **side)
+
+
+class _DecontamReportFn(beam.CombineFn):
+    """Rejected records -> the merged DecontamReport of those the decontam stage made."""
+
+    def create_accumulator(self):
+        from stackpipe.decontam import DecontamReport
+
+        return DecontamReport()
+
+    def add_input(self, report, rejected):
+        return report.add_rejected(rejected)
+
+    def merge_accumulators(self, reports):
+        from stackpipe.decontam import DecontamReport
+
+        return DecontamReport.merged(list(reports))
+
+    def extract_output(self, report):
+        return report.dumps()
+
+
+class WriteDecontamReport(beam.PTransform):
+    """`decontam_report.json` (hits per benchmark and problem), written atomically."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self._path = path
+
+    def expand(self, rejected):
+        path = self._path
+        return (rejected
+                | "TallyHits" >> beam.CombineGlobally(_DecontamReportFn())
+                | "WriteReport" >> beam.Map(lambda text: write_bytes_atomically(path, text.encode("utf-8"))))
