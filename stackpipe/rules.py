@@ -543,9 +543,19 @@ def load_rules(rules_dir: str | Path | None = None) -> Rules:
     if not directory.is_dir():
         raise RulesError(f"rules directory {directory} does not exist (pass --rules DIR)")
     loaded = {name: load_rule_file(directory / f"{name}.yaml", cls) for name, cls in RULE_FILES.items()}
+    loaded["decontam"] = _anchor_benchmarks_dir(loaded["decontam"], directory)
     rules = Rules(**loaded)
     _check_language_references(rules, directory)
     return rules
+
+
+def _anchor_benchmarks_dir(decontam, rules_dir: Path):
+    """A relative `benchmarks_dir` is read from the rules directory's parent (the
+    repository root for the bundled rules), so no command depends on the working directory."""
+    location = decontam.benchmarks_dir
+    if "://" in location or Path(location).is_absolute():
+        return decontam
+    return dataclasses.replace(decontam, benchmarks_dir=str((rules_dir.resolve().parent / location).resolve()))
 
 
 def load_rule_file(path: Path, cls: type) -> Any:

@@ -33,3 +33,18 @@ def write_documents(root: Path, records: list[FileRecord]) -> Path:
     rows = [record_to_row(r) for r in records]
     pq.write_table(pa.Table.from_pylist(rows, schema=FILE_SCHEMA), root / "documents" / "part-00000-of-00001.parquet")
     return root
+
+
+def copy_rules(target: Path) -> Path:
+    """A copy of the bundled rules/ to edit in a test, its benchmark data dir made absolute
+    (a relative one is read from beside the rules directory)."""
+    import shutil
+
+    from stackpipe.rules import DEFAULT_RULES_DIR, load_rules
+
+    shutil.copytree(DEFAULT_RULES_DIR, target, dirs_exist_ok=True)
+    decontam = target / "decontam.yaml"
+    absolute = load_rules().decontam.benchmarks_dir
+    decontam.write_text(decontam.read_text().replace("benchmarks_dir: ../shared/benchmarks",
+                                                     f"benchmarks_dir: {absolute}"))
+    return target

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import curate
+from stdlib_corpus import copy_rules
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 COMMON_LICENSES = Path("/usr/share/common-licenses")
@@ -41,7 +42,7 @@ def curated(tmp_path_factory):
         (root / repo).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(STDLIB / module, root / repo / "code.py")
     rules = tmp_path_factory.mktemp("rules")
-    shutil.copytree(Path(curate.__file__).resolve().parents[1] / "rules", rules, dirs_exist_ok=True)
+    copy_rules(rules)
     text = (rules / "licenses.yaml").read_text()
     (rules / "licenses.yaml").write_text(text.replace("owners: []", "owners: [optout]"))
     output = tmp_path_factory.mktemp("out")

@@ -334,7 +334,7 @@ def packed_run(tmp_path_factory):
     """`stackpipe pack` over two small repositories (one split in two, one duplicated path)
     and the real stdlib `email` package."""
     from pipelines import pack as pack_pipeline
-    from stdlib_corpus import stdlib_records, write_documents
+    from stdlib_corpus import copy_rules, stdlib_records, write_documents
 
     records = [record(f"m{i}.py", f"import m{i + 1}\n" + "x = 1\n" * 10, "Python") for i in range(6)]
     records += [record("src/a.rs", "mod b;\n", "Rust", repo="acme/rs"), record("src/b.rs", "", "Rust", repo="acme/rs"),
@@ -342,12 +342,7 @@ def packed_run(tmp_path_factory):
     records += stdlib_records(40)
     root = tmp_path_factory.mktemp("pack")
     write_documents(root / "in", records)
-    rules_dir = root / "rules"
-    import shutil
-
-    from stackpipe.rules import DEFAULT_RULES_DIR
-
-    shutil.copytree(DEFAULT_RULES_DIR, rules_dir)
+    rules_dir = copy_rules(root / "rules")
     stats = pack_pipeline.run(["--input", str(root / "in"), "--output", str(root / "out"),
                                "--rules", str(rules_dir), "--max-chars", "5000000"])
     small = pack_pipeline.run(["--input", str(root / "in"), "--output", str(root / "out_small"), "--max-chars", "200"])
