@@ -21,7 +21,7 @@ from stackpipe.beam.dedup import DropExactDuplicates
 from stackpipe.beam.options import is_local, make_pipeline
 from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats
+from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats, clear_outputs
 from stackpipe.curation import (
     STAGES,
     AssignLicenses,
@@ -93,20 +93,12 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
     )
 
 
-def clear_outputs(output: str) -> None:
-    """Remove shards of an earlier run, so a rerun with fewer shards leaves no stale part."""
-    stale = [m.path for pattern in ("documents/part-*", "rejected/part-*", "stats.json", "decontam_report.json")
-             for r in FileSystems.match([FileSystems.join(output, pattern)]) for m in r.metadata_list]
-    if stale:
-        FileSystems.delete(stale)
-
-
 def run(argv: list[str] | None = None) -> dict:
     """Entry point; returns the stats.json document."""
     args, beam_args = build_parser().parse_known_args(argv)
     rules = load_rules(args.rules)
     units = plan_inputs(args.input, rules.sources)
-    clear_outputs(args.output)
+    clear_outputs(args.output, ("documents/part-*", "rejected/part-*", "stats.json", "decontam_report.json"))
     started = time.monotonic()
     pipeline = make_pipeline(beam_args, args.workers)
     progress = not args.no_progress and is_local(pipeline.options)

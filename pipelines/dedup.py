@@ -23,7 +23,7 @@ from apache_beam.io.parquetio import ReadFromParquet
 
 from stackpipe.beam.near_dedup import ClusterNearDuplicates
 from stackpipe.beam.options import make_pipeline
-from stackpipe.beam.write import WriteRecords, WriteStats
+from stackpipe.beam.write import WriteRecords, WriteStats, clear_outputs
 from stackpipe.dedup.near import LEVELS, STAGE, cluster_row
 from stackpipe.records import (
     CLUSTER_SCHEMA,
@@ -101,13 +101,6 @@ def build(pipeline: beam.Pipeline, pattern: str, rules, output: str, *, level: s
                                         {"documents": documents, "rejected": rejected, "clusters": clusters})
 
 
-def clear_outputs(output: str) -> None:
-    stale = [m.path for pattern in [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json"]
-             for r in FileSystems.match([FileSystems.join(output, pattern)]) for m in r.metadata_list]
-    if stale:
-        FileSystems.delete(stale)
-
-
 def run(argv: list[str] | None = None) -> dict:
     """Entry point; returns the stats.json document."""
     args, beam_args = build_parser().parse_known_args(argv)
@@ -115,7 +108,7 @@ def run(argv: list[str] | None = None) -> dict:
     pattern = input_pattern(args.input)
     packed = input_is_packed(pattern)
     verify = args.verify if args.verify is not None else (args.level == "file" and rules.dedup.verify_file_level)
-    clear_outputs(args.output)
+    clear_outputs(args.output, [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json"])
     started = time.monotonic()
     pipeline = make_pipeline(beam_args, args.workers)
     build(pipeline, pattern, rules, args.output, level=args.level, verify=verify, packed=packed,

@@ -25,7 +25,7 @@ from apache_beam.io.parquetio import ReadFromParquet
 from stackpipe.beam.options import make_pipeline
 from stackpipe.beam.pack import SAMPLES_STAGE, PackRepositories
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats
+from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats, clear_outputs
 from stackpipe.curation import benchmark_decontaminator
 from stackpipe.packing.sample import STAGE
 from stackpipe.records import PACKED_SCHEMA, REJECTED_SCHEMA, packed_record_to_row, rejected_to_row, row_to_record
@@ -97,13 +97,6 @@ def build(pipeline: beam.Pipeline, pattern: str, rules, output: str, *, shard_by
     )
 
 
-def clear_outputs(output: str) -> None:
-    stale = [m.path for pattern in [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json", "decontam_report.json"]
-             for r in FileSystems.match([FileSystems.join(output, pattern)]) for m in r.metadata_list]
-    if stale:
-        FileSystems.delete(stale)
-
-
 def run(argv: list[str] | None = None) -> dict:
     """Entry point; returns the stats.json document."""
     args, beam_args = build_parser().parse_known_args(argv)
@@ -111,7 +104,7 @@ def run(argv: list[str] | None = None) -> dict:
     if args.max_chars is not None:
         rules = replace(rules, pack=replace(rules.pack, max_chars=args.max_chars))
     pattern = input_pattern(args.input)
-    clear_outputs(args.output)
+    clear_outputs(args.output, [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json", "decontam_report.json"])
     started = time.monotonic()
     pipeline = make_pipeline(beam_args, args.workers)
     build(pipeline, pattern, rules, args.output, shard_bytes=int(args.shard_mb * 1e6))

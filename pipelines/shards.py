@@ -20,6 +20,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquetBatched
 
 from stackpipe.beam.options import make_pipeline
+from stackpipe.beam.write import clear_outputs
 from stackpipe.beam.shards import TokenizeRecords, WriteShards
 from stackpipe.rules import load_rules
 from stackpipe.tokens.manifest import MANIFEST_NAME, fim_settings
@@ -81,14 +82,6 @@ def load_bound_tokenizer(path: str, family_name: str, rules) -> FamilyTokenizer:
     return bind_family(text, family_name, family, source=path)
 
 
-def clear_outputs(output: str) -> None:
-    """Remove an earlier run's shards and manifest so no stale part survives a rerun."""
-    stale = [m.path for pattern in ("part-*", MANIFEST_NAME, "tokenizer.json")
-             for r in FileSystems.match([FileSystems.join(output, pattern)]) for m in r.metadata_list]
-    if stale:
-        FileSystems.delete(stale)
-
-
 def build(pipeline: beam.Pipeline, pattern: str, columns: list[str], bound: FamilyTokenizer,
           settings: SampleSettings, output: str, *, family_name: str, input_uri: str, shard_bytes: int):
     tables = pipeline | "ReadDocuments" >> ReadFromParquetBatched(pattern, columns=columns)
@@ -108,7 +101,7 @@ def run(argv: list[str] | None = None) -> dict:
                               max_tokens=args.seq_len or family.context_length)
     pattern = input_pattern(args.input)
     columns = input_columns(pattern)
-    clear_outputs(args.output)
+    clear_outputs(args.output, ("part-*", MANIFEST_NAME, "tokenizer.json"))
     started = time.monotonic()
     pipeline = make_pipeline(beam_args, args.workers)
     build(pipeline, pattern, columns, bound, settings, args.output, family_name=args.family,

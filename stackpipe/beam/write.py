@@ -38,6 +38,15 @@ def shard_of(record_id: str, count: int) -> int:
         return int(hashlib.sha256(record_id.encode("utf-8")).hexdigest()[:12], 16) % count
 
 
+def clear_outputs(output: str, patterns) -> None:
+    """Remove an earlier run's outputs (`patterns` under `output`), so a rerun that writes
+    fewer shards leaves no stale part behind."""
+    stale = [m.path for pattern in patterns
+             for r in FileSystems.match([FileSystems.join(output, pattern)]) for m in r.metadata_list]
+    if stale:
+        FileSystems.delete(stale)
+
+
 def write_bytes_atomically(path: str, data: bytes) -> None:
     """Write to a temporary sibling, then rename over `path` (local, gs://, s3://...)."""
     temporary = f"{path}.tmp-{uuid.uuid4().hex}"
