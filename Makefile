@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/pack.py
 	$(PY) benchmarks/licenses.py
 	$(PY) benchmarks/pii.py
+	$(PY) benchmarks/decontam.py
 	$(PY) benchmarks/shards.py
 	$(PY) benchmarks/train.py
 
