@@ -7,7 +7,6 @@ STAMP := $(VENV)/.installed
 OUT ?= out/demo
 WORKERS ?= 2
 FAMILY ?= starcoder
-TOKENIZER_MB ?= 64
 TRAIN_STEPS ?= 100
 
 .PHONY: venv test test-all demo bench clean
@@ -27,17 +26,12 @@ test-all: $(STAMP)
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(VENV)/bin/stackpipe curate --input python-env:// --output $(OUT)/curated --workers $(WORKERS)
-	$(VENV)/bin/stackpipe dedup --input $(OUT)/curated --output $(OUT)/dedup --level file --workers $(WORKERS)
-	$(VENV)/bin/stackpipe pack --input $(OUT)/dedup --output $(OUT)/packed --workers $(WORKERS)
-	$(VENV)/bin/stackpipe tokenizer train --input $(OUT)/dedup --output $(OUT)/tokenizer.json \
-		--family $(FAMILY) --max-mb $(TOKENIZER_MB)
-	$(VENV)/bin/stackpipe shards --input $(OUT)/packed --output $(OUT)/shards \
-		--tokenizer $(OUT)/tokenizer.json --family $(FAMILY) --workers $(WORKERS)
-	$(VENV)/bin/stackpipe train --data $(OUT)/shards --output $(OUT)/train --family $(FAMILY) --preset debug \
+	$(VENV)/bin/stackpipe run deploy/run/demo.yaml --output $(OUT) --family $(FAMILY) --workers $(WORKERS)
+	$(VENV)/bin/stackpipe train --data $(OUT)/code/shards --output $(OUT)/train --family $(FAMILY) --preset debug \
 		--steps $(TRAIN_STEPS) --seq-len 256 --micro-batch 4 --warmup-steps 20 --lr 1e-3 --device cpu \
 		--checkpoint-every $(TRAIN_STEPS)
 	$(VENV)/bin/stackpipe export-hf $(OUT)/train $(OUT)/hf
+	$(VENV)/bin/stackpipe report $(OUT)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -54,8 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output: str, *,
-          shard_bytes: int, progress: bool = False):
-    """Add the curate flow to `pipeline`; returns the stats.json PCollection."""
+          shard_bytes: int, progress: bool = False, materialize: bool = True) -> dict:
+    """Add the curate flow to `pipeline` (or a PBegin inside a composite).
+
+    Returns {"documents": kept FileRecords, "stats": the stats.json document}. With
+    `materialize` off, documents/ is not written (rejected/ and stats.json always are).
+    """
     units_pc = pipeline | "ListInputs" >> beam.Create(units) | "Spread" >> beam.Reshuffle()
     read = units_pc | ApplyStage("read", ReadInputs(rules), flat=True)
     raw = (read["kept"] | "Progress" >> beam.ParDo(ReportProgress())) if progress else read["kept"]
@@ -73,9 +77,11 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
     unique = clean["kept"] | DropExactDuplicates()
     clean["rejected"] | "DecontamReport" >> WriteDecontamReport(FileSystems.join(output, "decontam_report.json"))
 
-    documents = unique["kept"] | "WriteDocuments" >> WriteRecords(
-        FileSystems.join(output, "documents"), FILE_SCHEMA, record_to_row, lambda r: r.id, shard_bytes)
-    rejected = (
+    outputs = {}
+    if materialize:
+        outputs["documents"] = unique["kept"] | "WriteDocuments" >> WriteRecords(
+            FileSystems.join(output, "documents"), FILE_SCHEMA, record_to_row, lambda r: r.id, shard_bytes)
+    outputs["rejected"] = (
         (read["rejected"], decoded["rejected"], checked["rejected"], licensed["rejected"], redacted["rejected"],
          clean["rejected"], unique["rejected"])
         | "AllRejected" >> beam.Flatten()
@@ -84,13 +90,13 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
             shard_bytes)
     )
     languages = unique["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
-    return (
+    stats = (
         (read["stats"], decoded["stats"], checked["stats"], licensed["stats"], redacted["stats"], clean["stats"],
          unique["stats"])
         | "AllStats" >> beam.Flatten()
-        | WriteStats(FileSystems.join(output, "stats.json"), list(STAGES), languages,
-                     {"documents": documents, "rejected": rejected})
+        | WriteStats(FileSystems.join(output, "stats.json"), list(STAGES), languages, outputs)
     )
+    return {"documents": unique["kept"], "stats": stats}
 
 
 def run(argv: list[str] | None = None) -> dict:

@@ -82,23 +82,36 @@ def input_is_packed(pattern: str) -> bool:
     return "files" in names
 
 
+def read_records(pipeline: beam.Pipeline, pattern: str):
+    """FileRecords (or packed samples) from Parquet documents."""
+    return (pipeline
+            | "ReadDocuments" >> ReadFromParquet(pattern)
+            | "ToRecords" >> beam.Map(row_to_record))
+
+
 def build(pipeline: beam.Pipeline, pattern: str, rules, output: str, *, level: str, verify: bool, packed: bool,
           shard_bytes: int):
-    records = (pipeline
-               | "ReadDocuments" >> ReadFromParquet(pattern)
-               | "ToRecords" >> beam.Map(row_to_record))
+    return build_from_records(read_records(pipeline, pattern), rules, output, level=level, verify=verify,
+                              packed=packed, shard_bytes=shard_bytes)["stats"]
+
+
+def build_from_records(records, rules, output: str, *, level: str, verify: bool, packed: bool, shard_bytes: int,
+                       materialize: bool = True) -> dict:
+    """Near-dedup a PCollection of records; returns {"documents": kept records, "stats": stats document}."""
     result = records | "ClusterNearDuplicates" >> ClusterNearDuplicates(rules.dedup, level=level, verify=verify)
     schema, to_row = (PACKED_SCHEMA, packed_record_to_row) if packed else (FILE_SCHEMA, record_to_row)
-    documents = result["kept"] | "WriteDocuments" >> WriteRecords(
-        FileSystems.join(output, "documents"), schema, to_row, lambda r: r.id, shard_bytes)
-    rejected = result["rejected"] | "WriteRejected" >> WriteRecords(
+    outputs = {}
+    if materialize:
+        outputs["documents"] = result["kept"] | "WriteDocuments" >> WriteRecords(
+            FileSystems.join(output, "documents"), schema, to_row, lambda r: r.id, shard_bytes)
+    outputs["rejected"] = result["rejected"] | "WriteRejected" >> WriteRecords(
         FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id, shard_bytes)
-    clusters = result["clusters"] | "WriteClusters" >> WriteRecords(
+    outputs["clusters"] = result["clusters"] | "WriteClusters" >> WriteRecords(
         FileSystems.join(output, "clusters"), CLUSTER_SCHEMA, cluster_row, lambda d: d.unit_id, shard_bytes,
         size_of=lambda d: 100)
     languages = result["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
-    return result["stats"] | WriteStats(FileSystems.join(output, "stats.json"), [STAGE], languages,
-                                        {"documents": documents, "rejected": rejected, "clusters": clusters})
+    stats = result["stats"] | WriteStats(FileSystems.join(output, "stats.json"), [STAGE], languages, outputs)
+    return {"documents": result["kept"], "stats": stats}
 
 
 def run(argv: list[str] | None = None) -> dict:

@@ -76,25 +76,32 @@ def build(pipeline: beam.Pipeline, pattern: str, rules, output: str, *, shard_by
     records = (pipeline
                | "ReadDocuments" >> ReadFromParquet(pattern)
                | "ToRecords" >> beam.Map(row_to_record))
+    return build_from_records(records, rules, output, shard_bytes=shard_bytes)["stats"]
+
+
+def build_from_records(records, rules, output: str, *, shard_bytes: int, materialize: bool = True) -> dict:
+    """Pack a PCollection of file records; returns {"documents": samples, "stats": stats document}."""
     result = records | "PackRepositories" >> PackRepositories(rules.pack)
     # Again on the samples: benchmark code split over several files can match only once joined.
     clean = result["kept"] | ApplyStage("decontam", benchmark_decontaminator(rules))
     clean["rejected"] | "DecontamReport" >> WriteDecontamReport(FileSystems.join(output, "decontam_report.json"))
-    documents = clean["kept"] | "WriteDocuments" >> WriteRecords(
-        FileSystems.join(output, "documents"), PACKED_SCHEMA, packed_record_to_row, lambda r: r.id, shard_bytes)
-    rejected = (
+    outputs = {}
+    if materialize:
+        outputs["documents"] = clean["kept"] | "WriteDocuments" >> WriteRecords(
+            FileSystems.join(output, "documents"), PACKED_SCHEMA, packed_record_to_row, lambda r: r.id, shard_bytes)
+    outputs["rejected"] = (
         (result["rejected"], clean["rejected"])
         | "AllRejected" >> beam.Flatten()
         | "WriteRejected" >> WriteRecords(
             FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id, shard_bytes)
     )
     languages = clean["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
-    return (
+    stats = (
         (result["stats"], clean["stats"])
         | "AllStats" >> beam.Flatten()
-        | WriteStats(FileSystems.join(output, "stats.json"), [STAGE, SAMPLES_STAGE, "decontam"], languages,
-                     {"documents": documents, "rejected": rejected})
+        | WriteStats(FileSystems.join(output, "stats.json"), [STAGE, SAMPLES_STAGE, "decontam"], languages, outputs)
     )
+    return {"documents": clean["kept"], "stats": stats}
 
 
 def run(argv: list[str] | None = None) -> dict:

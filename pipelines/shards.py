@@ -85,6 +85,13 @@ def load_bound_tokenizer(path: str, family_name: str, rules) -> FamilyTokenizer:
 def build(pipeline: beam.Pipeline, pattern: str, columns: list[str], bound: FamilyTokenizer,
           settings: SampleSettings, output: str, *, family_name: str, input_uri: str, shard_bytes: int):
     tables = pipeline | "ReadDocuments" >> ReadFromParquetBatched(pattern, columns=columns)
+    return build_from_tables(tables, bound, settings, output, family_name=family_name, input_uri=input_uri,
+                             shard_bytes=shard_bytes)
+
+
+def build_from_tables(tables, bound: FamilyTokenizer, settings: SampleSettings, output: str, *, family_name: str,
+                      input_uri: str, shard_bytes: int):
+    """Tokenize pyarrow Tables of documents into shards; returns the manifest PCollection."""
     tokenized = tables | "TokenizeRecords" >> TokenizeRecords(bound, settings)
     fields = {"family_name": family_name, "fim": fim_settings(settings.family, settings.fim), "seed": settings.seed,
               "max_tokens": settings.max_tokens, "input_uri": input_uri}

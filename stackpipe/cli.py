@@ -6,10 +6,12 @@ import logging
 import sys
 
 from stackpipe.rules import RulesError
+from stackpipe.runconfig import RunConfigError
 
 USAGE = """usage: stackpipe COMMAND [options]   (stackpipe COMMAND --help for its options)
 
 commands:
+  run CONFIG.yaml   the whole flow (sources -> curate -> dedup -> pack -> shards) as one resumable job
   curate            sources -> decode + language -> quality -> exact dedup -> Parquet documents
   dedup             MinHash-LSH near-deduplication at file or repository level
   pack              dependency-ordered repository samples (DeepSeek-Coder Algorithm 1)
@@ -31,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     # Beam logs a warning per run about optional GCP client libraries; not the user's concern.
     logging.getLogger("root").setLevel(logging.ERROR)
     try:
+        if command == "run":
+            from pipelines import run
+
+            run.run(rest)
+            return 0
         if command == "curate":
             from pipelines import curate
 
@@ -72,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             from stackpipe.train.cli import export_main
 
             return export_main(rest)
-    except (RulesError, ValueError, FileNotFoundError) as error:
+    except (RulesError, RunConfigError, ValueError, FileNotFoundError) as error:
         print(f"stackpipe {command}: error: {error}", file=sys.stderr)
         return 2
     print(f"stackpipe: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)

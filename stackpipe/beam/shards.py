@@ -10,7 +10,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
 from stackpipe.beam.write import WriteRecords, write_bytes_atomically
-from stackpipe.records import SHARD_SCHEMA
+from stackpipe.records import SHARD_SCHEMA, packed_record_to_row
 from stackpipe.tokens.manifest import (
     MANIFEST_NAME,
     manifest_bytes,
@@ -114,3 +114,24 @@ class WriteShards(beam.PTransform):
             return manifest
 
         return tally | "WriteManifest" >> beam.Map(write, beam.pvalue.AsList(shards))
+
+
+class RecordsToTables(beam.PTransform):
+    """Records (files or packed samples) -> pyarrow Tables, the input TokenizeRecords reads,
+    so a whole run can tokenize its dedup/pack output without a round trip through Parquet."""
+
+    def __init__(self, batch_size: int = ENCODE_BATCH * 4):
+        super().__init__()
+        self._batch_size = batch_size
+
+    def expand(self, records):
+        return (
+            records
+            | "ToRows" >> beam.Map(packed_record_to_row)
+            | "Batch" >> beam.BatchElements(min_batch_size=self._batch_size, max_batch_size=self._batch_size)
+            | "ToTable" >> beam.Map(_rows_to_table)
+        )
+
+
+def _rows_to_table(rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows)

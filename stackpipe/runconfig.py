@@ -1,0 +1,276 @@
+"""`stackpipe run CONFIG.yaml`: the run configuration, strictly typed, and its fingerprints.
+
+A config names the sources (each curated on its own, then mixed at the shards by target
+proportions), the rules, the tokenizer, the family, the seed, the dedup level and the
+output directory. Loading is strict like the rules: an unknown key or a bad value is a
+`RunConfigError` that names the file, the key and the value.
+
+Fingerprints make a run resumable: each stage's fingerprint hashes its settings, the
+rules, the package version and its upstream's fingerprint (the sources' own fingerprint
+hashes what the inputs are: paths with sizes and modification times, or distribution
+versions). A stage whose output carries the same fingerprint is reused, not recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+import stackpipe
+from stackpipe.sources import InputUnit
+
+SOURCE_KINDS = ("github", "commoncrawl")  # github: repo dirs, archives, Stack tables, python-env://
+LEVELS = ("file", "repo")
+STAGE_DIRS = ("curated", "dedup", "packed")
+MARKER = "_stage.json"
+
+
+class RunConfigError(ValueError):
+    """A run config that cannot be used; the message names the file, key and value."""
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    kind: str
+    inputs: tuple[str, ...]
+    weight: float
+    pack: bool
+    model: str = ""  # commoncrawl: the fastText model file (empty: no classifier)
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    path: str = ""  # an existing tokenizer.json; empty: train one on the run's documents
+    max_mb: float = 64.0
+    vocab_size: int = 0  # 0: the family's
+    min_frequency: int = 2
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    output: str
+    sources: tuple[SourceConfig, ...]
+    family: str
+    tokenizer: TokenizerConfig
+    rules: str = ""
+    seed: int = 0
+    level: str = "file"
+    verify: bool | None = None
+    fim: bool = True
+    seq_len: int = 0  # 0: the family's context length
+    shard_mb: float = 256.0
+    workers: int = 1
+    materialize: tuple[str, ...] = STAGE_DIRS
+    beam_args: tuple[str, ...] = field(default_factory=tuple)
+
+    def shares(self) -> dict[str, float]:
+        """Each source's target share of training sequences (weights normalised to 1)."""
+        total = sum(s.weight for s in self.sources)
+        return {s.name: s.weight / total for s in self.sources}
+
+
+_TOP_KEYS = {"output", "sources", "family", "tokenizer", "rules", "seed", "level", "verify", "fim", "seq_len",
+             "shard_mb", "workers", "materialize", "beam_args"}
+_SOURCE_KEYS = {"name", "kind", "inputs", "weight", "pack", "model"}
+_TOKENIZER_KEYS = {"path", "max_mb", "vocab_size", "min_frequency"}
+
+
+def load_run_config(path: str) -> RunConfig:
+    """Parse and check CONFIG.yaml; relative paths are taken from the config file's folder."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise RunConfigError(f"{path}: cannot read the run config: {error.strerror or error}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise RunConfigError(f"{path}: not valid YAML: {error}") from None
+    return parse_run_config(document, path, base=Path(path).resolve().parent)
+
+
+def parse_run_config(document, where: str, base: Path) -> RunConfig:
+    if not isinstance(document, dict):
+        raise RunConfigError(f"{where}: expected a mapping at the top, got {type(document).__name__}")
+    _check_keys(document, _TOP_KEYS, where, "")
+    for required in ("output", "sources", "family"):
+        if required not in document:
+            raise RunConfigError(f"{where}: missing key {required!r}")
+    raw_sources = document["sources"]
+    if not isinstance(raw_sources, list) or not raw_sources:
+        raise RunConfigError(f"{where}: key 'sources' must be a non-empty list, got {raw_sources!r}")
+    sources = tuple(_source(s, where, f"sources[{i}]", base) for i, s in enumerate(raw_sources))
+    names = [s.name for s in sources]
+    for name in names:
+        if names.count(name) > 1:
+            raise RunConfigError(f"{where}: key 'sources': name {name!r} is used twice")
+    materialize = tuple(_typed(document, "materialize", list, where, "", list(STAGE_DIRS)))
+    for stage in materialize:
+        if stage not in STAGE_DIRS:
+            raise RunConfigError(f"{where}: key 'materialize': unknown stage {stage!r} (known: {', '.join(STAGE_DIRS)})")
+    level = _typed(document, "level", str, where, "", "file")
+    if level not in LEVELS:
+        raise RunConfigError(f"{where}: key 'level': expected one of {', '.join(LEVELS)}, got {level!r}")
+    verify = document.get("verify")
+    if verify is not None and not isinstance(verify, bool):
+        raise RunConfigError(f"{where}: key 'verify': expected true, false or null, got {verify!r}")
+    workers = _typed(document, "workers", int, where, "", 1)
+    if workers < 1:
+        raise RunConfigError(f"{where}: key 'workers': expected at least 1, got {workers!r}")
+    shard_mb = float(_typed(document, "shard_mb", (int, float), where, "", 256.0))
+    if shard_mb <= 0:
+        raise RunConfigError(f"{where}: key 'shard_mb': expected a positive number, got {shard_mb!r}")
+    rules = _typed(document, "rules", str, where, "", "")
+    return RunConfig(
+        output=_resolve(_typed(document, "output", str, where, "", ""), base),
+        sources=sources,
+        family=_typed(document, "family", str, where, "", ""),
+        tokenizer=_tokenizer(document.get("tokenizer"), where, base),
+        rules=_resolve(rules, base) if rules else "",
+        seed=_typed(document, "seed", int, where, "", 0),
+        level=level,
+        verify=verify,
+        fim=_typed(document, "fim", bool, where, "", True),
+        seq_len=_typed(document, "seq_len", int, where, "", 0),
+        shard_mb=shard_mb,
+        workers=workers,
+        materialize=materialize,
+        beam_args=tuple(str(a) for a in _typed(document, "beam_args", list, where, "", [])),
+    )
+
+
+def _source(raw, where: str, key: str, base: Path) -> SourceConfig:
+    if not isinstance(raw, dict):
+        raise RunConfigError(f"{where}: key {key!r}: expected a mapping, got {raw!r}")
+    _check_keys(raw, _SOURCE_KEYS, where, key + ".")
+    kind = _typed(raw, "kind", str, where, key + ".", "github")
+    if kind not in SOURCE_KINDS:
+        raise RunConfigError(f"{where}: key '{key}.kind': expected one of {', '.join(SOURCE_KINDS)}, got {kind!r}")
+    name = _typed(raw, "name", str, where, key + ".", "")
+    if not name or not name.replace("-", "").replace("_", "").isalnum():
+        raise RunConfigError(f"{where}: key '{key}.name': expected letters, digits, - or _, got {name!r}")
+    inputs = raw.get("inputs")
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
+        raise RunConfigError(f"{where}: key '{key}.inputs': expected a URI or a list of URIs, got {inputs!r}")
+    weight = _typed(raw, "weight", (int, float), where, key + ".", 1.0)
+    if weight <= 0:
+        raise RunConfigError(f"{where}: key '{key}.weight': expected a positive number, got {weight!r}")
+    model = _typed(raw, "model", str, where, key + ".", "")
+    return SourceConfig(name=name, kind=kind, inputs=tuple(_resolve(i, base) for i in inputs), weight=float(weight),
+                        pack=_typed(raw, "pack", bool, where, key + ".", kind == "github"),
+                        model=_resolve(model, base) if model else "")
+
+
+def _tokenizer(raw, where: str, base: Path) -> TokenizerConfig:
+    if raw is None:
+        return TokenizerConfig()
+    if isinstance(raw, str):
+        return TokenizerConfig(path=_resolve(raw, base))
+    if not isinstance(raw, dict):
+        raise RunConfigError(f"{where}: key 'tokenizer': expected a path or a mapping, got {raw!r}")
+    _check_keys(raw, _TOKENIZER_KEYS, where, "tokenizer.")
+    path = _typed(raw, "path", str, where, "tokenizer.", "")
+    max_mb = float(_typed(raw, "max_mb", (int, float), where, "tokenizer.", 64.0))
+    if max_mb <= 0:
+        raise RunConfigError(f"{where}: key 'tokenizer.max_mb': expected a positive number, got {max_mb!r}")
+    return TokenizerConfig(path=_resolve(path, base) if path else "", max_mb=max_mb,
+                           vocab_size=_typed(raw, "vocab_size", int, where, "tokenizer.", 0),
+                           min_frequency=_typed(raw, "min_frequency", int, where, "tokenizer.", 2))
+
+
+def _check_keys(mapping: dict, known: set[str], where: str, prefix: str) -> None:
+    for key in mapping:
+        if key not in known:
+            raise RunConfigError(f"{where}: unknown key {prefix}{key!r} (known: {', '.join(sorted(known))})")
+
+
+def _typed(mapping: dict, key: str, kind, where: str, prefix: str, default):
+    value = mapping.get(key, default)
+    if value is None:
+        return default
+    # bool is an int in Python; a count or a size given as true/false is a mistake
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool and bool not in _as_tuple(kind)):
+        expected = " or ".join(k.__name__ for k in _as_tuple(kind))
+        raise RunConfigError(f"{where}: key '{prefix}{key}': expected {expected}, got {value!r}")
+    return value
+
+
+def _as_tuple(kind) -> tuple:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _resolve(value: str, base: Path) -> str:
+    """Relative local paths are relative to the config file; URIs and absolute paths stay."""
+    if "://" in value or os.path.isabs(value):
+        return value
+    return os.path.normpath(base / value)
+
+
+# -- fingerprints ---------------------------------------------------------------------------
+
+
+def digest(*parts) -> str:
+    """sha256 over a JSON rendering of `parts` (sorted keys, so dict order does not matter)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def directory_digest(path: str) -> str:
+    """Content hash of every file under a local directory (the rules: a changed threshold
+    must invalidate every stage that used it)."""
+    sha = hashlib.sha256()
+    root = Path(path)
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        sha.update(str(file.relative_to(root)).encode("utf-8") + b"\0")
+        sha.update(hashlib.sha256(file.read_bytes()).digest())
+    return sha.hexdigest()
+
+
+def unit_signature(unit: InputUnit) -> list:
+    """What identifies the content of one input unit without reading it all: local files and
+    folders by (relative path, size, mtime); installed distributions by name and version;
+    anything remote by its listed size and modification time."""
+    base = [unit.kind, unit.uri, unit.repo, unit.part, unit.source, unit.license]
+    if unit.kind == "python_env":
+        name = unit.uri.rsplit("/", 1)[-1]
+        try:
+            version = metadata.version(name) if name != "stdlib" else sys.version
+        except metadata.PackageNotFoundError:
+            version = ""
+        return base + [version]
+    local = unit.uri[len("file://"):] if unit.uri.startswith("file://") else unit.uri
+    if "://" not in local and os.path.isdir(local):
+        entries = []
+        for folder, _, files in os.walk(local):
+            for name in files:
+                full = os.path.join(folder, name)
+                try:
+                    stat = os.stat(full)
+                except OSError:
+                    continue
+                entries.append((os.path.relpath(full, local), stat.st_size, stat.st_mtime_ns))
+        return base + [digest(sorted(entries))]
+    if "://" not in local and os.path.exists(local):
+        stat = os.stat(local)
+        return base + [stat.st_size, stat.st_mtime_ns]
+    from apache_beam.io.filesystems import FileSystems  # only remote URIs need Beam's filesystems
+
+    listed = FileSystems.match([unit.uri])[0].metadata_list
+    return base + [[(m.path, m.size_in_bytes, m.last_updated_in_seconds) for m in listed]]
+
+
+def stage_fingerprint(stage: str, settings: dict, upstream: str, rules_digest: str) -> str:
+    return digest(stage, settings, upstream, rules_digest, stackpipe.__version__)
+
+
+def config_summary(config: RunConfig) -> dict:
+    """The config as plain JSON, for run.json and the manifest."""
+    return asdict(config)
