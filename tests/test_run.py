@@ -117,3 +117,12 @@ def test_killed_run_resumes_to_identical_shards(finished_run, tmp_path):
     resumed = run_pipeline.run([str(config), "--no-progress"])
     assert resumed["sources"]["code"]["stages"]["curated"]["reused"]
     assert shard_hashes(tmp_path / "out") == shard_hashes(directory / "out")
+
+
+def test_portable_runner_gives_identical_shards(finished_run, tmp_path):
+    # The path Spark and Flink job servers take, with Beam's embedded job server.
+    directory, _ = finished_run
+    path = write_config(tmp_path, tokenizer=str(directory / "out" / "tokenizer" / "tokenizer.json"))
+    run_pipeline.run([str(path), "--no-progress", "--runner=PortableRunner", "--job_endpoint=embed",
+                      "--environment_type=LOOPBACK"])
+    assert shard_hashes(tmp_path / "out") == shard_hashes(directory / "out")
