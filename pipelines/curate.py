@@ -18,7 +18,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from stackpipe.beam.dedup import DropExactDuplicates
-from stackpipe.beam.options import is_local, make_pipeline
+from stackpipe.beam.options import is_local, make_pipeline, run_to_completion, translated_only
 from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
 from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats, clear_outputs
@@ -109,7 +109,8 @@ def run(argv: list[str] | None = None) -> dict:
     pipeline = make_pipeline(beam_args, args.workers)
     progress = not args.no_progress and is_local(pipeline.options)
     build(pipeline, units, rules, args.output, shard_bytes=int(args.shard_mb * 1e6), progress=progress)
-    pipeline.run().wait_until_finish()
+    if not run_to_completion(pipeline):
+        return translated_only("curate", args.output)
     with FileSystems.open(FileSystems.join(args.output, "stats.json")) as handle:
         stats = json.load(handle)
     elapsed = time.monotonic() - started

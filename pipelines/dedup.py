@@ -22,7 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquet
 
 from stackpipe.beam.near_dedup import ClusterNearDuplicates
-from stackpipe.beam.options import make_pipeline
+from stackpipe.beam.options import make_pipeline, run_to_completion, translated_only
 from stackpipe.beam.write import WriteRecords, WriteStats, clear_outputs
 from stackpipe.dedup.near import LEVELS, STAGE, cluster_row
 from stackpipe.records import (
@@ -126,7 +126,8 @@ def run(argv: list[str] | None = None) -> dict:
     pipeline = make_pipeline(beam_args, args.workers)
     build(pipeline, pattern, rules, args.output, level=args.level, verify=verify, packed=packed,
           shard_bytes=int(args.shard_mb * 1e6))
-    pipeline.run().wait_until_finish()
+    if not run_to_completion(pipeline):
+        return translated_only("dedup", args.output)
     with FileSystems.open(FileSystems.join(args.output, "stats.json")) as handle:
         stats = json.load(handle)
     elapsed = time.monotonic() - started

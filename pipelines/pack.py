@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquet
 
-from stackpipe.beam.options import make_pipeline
+from stackpipe.beam.options import make_pipeline, run_to_completion, translated_only
 from stackpipe.beam.pack import SAMPLES_STAGE, PackRepositories
 from stackpipe.beam.stages import ApplyStage
 from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats, clear_outputs
@@ -115,7 +115,8 @@ def run(argv: list[str] | None = None) -> dict:
     started = time.monotonic()
     pipeline = make_pipeline(beam_args, args.workers)
     build(pipeline, pattern, rules, args.output, shard_bytes=int(args.shard_mb * 1e6))
-    pipeline.run().wait_until_finish()
+    if not run_to_completion(pipeline):
+        return translated_only("pack", args.output)
     with FileSystems.open(FileSystems.join(args.output, "stats.json")) as handle:
         stats = json.load(handle)
     elapsed = time.monotonic() - started

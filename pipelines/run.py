@@ -25,7 +25,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import curate, dedup, pack, shards, tokenizer
-from stackpipe.beam.options import is_local, make_pipeline
+from stackpipe.beam.options import is_local, make_pipeline, run_to_completion, translated_only
 from stackpipe.beam.shards import RecordsToTables
 from stackpipe.beam.write import clear_outputs, write_bytes_atomically
 from stackpipe.rules import DEFAULT_RULES_DIR, load_rules
@@ -253,7 +253,10 @@ def run(argv: list[str] | None = None) -> dict:
         clear_outputs(FileSystems.join(config.output, "tokenizer"), (MARKER,))
 
     # Phase 1 (or the whole job when the tokenizer is given): everything that still needs running.
-    ran = _run_job(config, plans, units, rules, bound, settings, beam_args, args.no_progress)
+    try:
+        ran = _run_job(config, plans, units, rules, bound, settings, beam_args, args.no_progress)
+    except _TranslatedOnly:
+        return translated_only("run", config.output)
 
     if tokenizer_text is None:  # phase 2: the tokenizer, then the shards
         fingerprint = digest("tokenizer", config.tokenizer, config.family,
@@ -267,8 +270,11 @@ def run(argv: list[str] | None = None) -> dict:
             ran["tokenizer"] = ["trained"]
         plans = _with_tokenizer(config, units, rules_digest, shard_settings, tokenizer_text)
         bound, settings = _bind(config, rules, tokenizer_text, family, tokenizer_path)
-        for name, stages in _run_job(config, plans, units, rules, bound, settings, beam_args,
-                                     args.no_progress).items():
+        try:
+            second = _run_job(config, plans, units, rules, bound, settings, beam_args, args.no_progress)
+        except _TranslatedOnly:
+            return translated_only("run", config.output)
+        for name, stages in second.items():
             ran.setdefault(name, []).extend(stages)
 
     manifest = run_manifest(config, plans, tokenizer_path, tokenizer_text, ran)
@@ -291,9 +297,13 @@ def _run_job(config: RunConfig, plans, units, rules, bound, settings, beam_args,
                            progress=progress)
         if names:
             ran[source.name] = names
-    if ran:
-        pipeline.run().wait_until_finish()
+    if ran and not run_to_completion(pipeline):
+        raise _TranslatedOnly()
     return ran
+
+
+class _TranslatedOnly(Exception):
+    """The runner only translated or submitted the job (Dataflow --dry_run, a template)."""
 
 
 def _with_tokenizer(config, units, rules_digest, shard_settings, tokenizer_text) -> dict:

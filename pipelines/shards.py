@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquetBatched
 
-from stackpipe.beam.options import make_pipeline
+from stackpipe.beam.options import make_pipeline, run_to_completion, translated_only
 from stackpipe.beam.write import clear_outputs
 from stackpipe.beam.shards import TokenizeRecords, WriteShards
 from stackpipe.rules import load_rules
@@ -113,7 +113,8 @@ def run(argv: list[str] | None = None) -> dict:
     pipeline = make_pipeline(beam_args, args.workers)
     build(pipeline, pattern, columns, bound, settings, args.output, family_name=args.family,
           input_uri=args.input, shard_bytes=int(args.shard_mb * 1e6))
-    pipeline.run().wait_until_finish()
+    if not run_to_completion(pipeline):
+        return translated_only("shards", args.output)
     with FileSystems.open(FileSystems.join(args.output, MANIFEST_NAME)) as handle:
         manifest = json.load(handle)
     elapsed = time.monotonic() - started

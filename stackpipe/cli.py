@@ -20,6 +20,7 @@ commands:
   export-megatron   shards -> Megatron .bin/.idx
   train             pretrain a Code Llama / StarCoder / StarCoder2 / DeepSeek model on shards
   export-hf         trained checkpoint -> Hugging Face model directory
+  report DIR        a run's data card: DIR/report.html with plots
 """
 
 
@@ -42,17 +43,17 @@ def main(argv: list[str] | None = None) -> int:
             from pipelines import curate
 
             stats = curate.run(rest)
-            return 0 if stats["conservation"] else 1
+            return 0 if stats.get("conservation", True) else 1
         if command == "dedup":
             from pipelines import dedup
 
             stats = dedup.run(rest)
-            return 0 if stats["conservation"] else 1
+            return 0 if stats.get("conservation", True) else 1
         if command == "pack":
             from pipelines import pack
 
             stats = pack.run(rest)
-            return 0 if stats["conservation"] else 1
+            return 0 if stats.get("conservation", True) else 1
         if command == "tokenizer":
             if rest[:1] != ["train"]:
                 print("usage: stackpipe tokenizer train --input DIR --output FILE --family NAME", file=sys.stderr)
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
             from stackpipe.train.cli import train_main
 
             return train_main(rest)
+        if command == "report":
+            from stackpipe.report.cli import main as report_main
+
+            return report_main(rest)
         if command == "export-hf":
             from stackpipe.train.cli import export_main
 

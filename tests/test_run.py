@@ -126,3 +126,30 @@ def test_portable_runner_gives_identical_shards(finished_run, tmp_path):
     run_pipeline.run([str(path), "--no-progress", "--runner=PortableRunner", "--job_endpoint=embed",
                       "--environment_type=LOOPBACK"])
     assert shard_hashes(tmp_path / "out") == shard_hashes(directory / "out")
+
+
+def test_dataflow_dry_run_translates_every_source_and_stage(finished_run, tmp_path, monkeypatch):
+    from stackpipe.beam import engines
+    from stackpipe.beam.options import run_to_completion
+
+    directory, _ = finished_run
+    path = write_config(tmp_path, tokenizer=str(directory / "out" / "tokenizer" / "tokenizer.json"))
+    translated = []
+
+    def keep_pipeline(pipeline):
+        translated.append(pipeline)
+        return run_to_completion(pipeline)
+
+    monkeypatch.setattr(run_pipeline, "run_to_completion", keep_pipeline)
+    # a well-formed bucket name: with a malformed one Beam tries to create a default bucket online
+    flags = engines.dataflow_args(project="stackpipe-test", region="us-central1",
+                                  temp_location="gs://stackpipe-test-bucket/tmp",
+                                  image="us-docker.pkg.dev/stackpipe-test/workers/stackpipe:1")
+    result = run_pipeline.run([str(path), "--no-progress", *flags, "--dry_run=True"])
+    assert result["translated_only"]
+    (pipeline,) = translated
+    transforms = pipeline.runner.job.proto_pipeline.components.transforms.values()
+    top = {t.unique_name for t in transforms if t.unique_name.count("/") == 1}
+    expected = {f"{source}/{stage}" for source in ("code", "markup") for stage in ("curated", "dedup", "packed", "shards")}
+    assert expected <= top
+    assert not (tmp_path / "out" / "manifest.json").exists()

@@ -8,8 +8,10 @@ Beam's multi-processing mode. Any other Beam option (`--runner=DataflowRunner`,
 
 from __future__ import annotations
 
+import sys
+
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions, TestOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 
@@ -25,6 +27,29 @@ def pipeline_options(beam_args: list[str], workers: int) -> PipelineOptions:
 def is_local(options: PipelineOptions) -> bool:
     runner = options.view_as(StandardOptions).runner
     return runner is None or runner in ("DirectRunner", "FnApiRunner")
+
+
+def translates_only(options: PipelineOptions) -> bool:
+    """True when running the pipeline builds (and perhaps stages) a job without executing it:
+    Dataflow's `--dry_run=True`, or `--template_location` (a classic template, and the way the
+    Dataflow flex-template launcher submits a job). Outputs such as stats.json do not exist
+    after such a run, so a pipeline must not read them back."""
+    return bool(options.view_as(TestOptions).dry_run or options.view_as(GoogleCloudOptions).template_location)
+
+
+def run_to_completion(pipeline: beam.Pipeline) -> bool:
+    """Run `pipeline` and wait for it; False when the runner only translated or staged the job
+    (`translates_only`), True when the job ran and its outputs are written."""
+    pipeline.run().wait_until_finish()
+    return not translates_only(pipeline.options)
+
+
+def translated_only(command: str, output: str) -> dict:
+    """What a pipeline returns when its job was only translated, staged or submitted: there is
+    nothing to read back here, the runner writes the outputs."""
+    print(f"stackpipe {command}: job translated or submitted, not run here; its outputs go to {output}",
+          file=sys.stderr)
+    return {"translated_only": True, "output": output}
 
 
 def make_pipeline(beam_args: list[str], workers: int = 1) -> beam.Pipeline:
