@@ -8,7 +8,7 @@ usage: deploy/dataflow/run.sh COMMAND [stackpipe options] [Beam options]
   e.g. deploy/dataflow/run.sh curate --input 'gs://bucket/dumps/*.parquet' --output gs://bucket/curated \
            --max_num_workers=50
 
-Submits `stackpipe COMMAND ...` (curate, dedup, pack, shards) to DataflowRunner and waits
+Submits `stackpipe COMMAND ...` (run, curate, dedup, pack, shards) to DataflowRunner and waits
 for it. Any Beam option may follow the stackpipe ones (--machine_type, --max_num_workers, ...).
 
 environment:
