@@ -516,6 +516,134 @@ class PackRules:
                 raise ValueError(f"comment template {template!r} for {language} must be one line holding {{path}}")
 
 
+# --- web.yaml ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class WarcReadRules:
+    """Which WARC response records become pages. `content_types` are matched against the
+    HTTP Content-Type and CommonCrawl's WARC-Identified-Payload-Type (either will do);
+    `statuses` are the HTTP status codes kept; a payload larger than `max_html_bytes`
+    is rejected unread; `verify_digests` checks WARC-Payload/Block-Digest (SHA-1)."""
+
+    content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml")
+    statuses: tuple[int, ...] = (200,)
+    max_html_bytes: int = 5_000_000
+    verify_digests: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_html_bytes < 1:
+            raise ValueError(f"max_html_bytes must be positive, got {self.max_html_bytes}")
+        for status in self.statuses:
+            if not 100 <= status <= 599:
+                raise ValueError(f"statuses entry {status} is not an HTTP status code")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DomainRules:
+    """Host names matched with their subdomains (`python.org` matches `docs.python.org`).
+    An empty `allow` allows every domain; `deny` wins over `allow`."""
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("allow", "deny"):
+            for host in getattr(self, name):
+                if not host or host != host.strip().lower().strip(".") or "/" in host or ":" in host:
+                    raise ValueError(f"{name} entry {host!r} must be a lower-case host name such as "
+                                     f"'example.com' (no scheme, port or path)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassifierTraining:
+    """fastText supervised training. fastText makes one update per page, so a seed set of
+    hundreds of pages needs many epochs at a higher rate: the defaults (dimension 64,
+    rate 0.5, 25 epochs, word bigrams) suit thousands of seeds. DeepSeekMath (arXiv
+    2402.03300) trained on 500K + 500K pages with dimension 256, rate 0.1, word n-grams
+    up to 3, minimum count 3 and 3 epochs. `bucket` sizes the n-gram table (the model
+    file is about (vocabulary + bucket) x dim x 4 bytes). One thread and a fixed seed
+    make training deterministic. `max_negatives_per_positive` bounds the negatives
+    sampled from the crawl (`None`: all)."""
+
+    dim: int = 64
+    lr: float = 0.5
+    word_ngrams: int = 2
+    min_count: int = 3
+    epoch: int = 25
+    bucket: int = 200_000
+    seed: int = 0
+    max_negatives_per_positive: float | None = 3.0
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "word_ngrams", "min_count", "epoch", "bucket"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if not 0.0 < self.lr <= 10.0:
+            raise ValueError(f"lr must be within (0, 10], got {self.lr}")
+        if self.max_negatives_per_positive is not None and self.max_negatives_per_positive <= 0:
+            raise ValueError(f"max_negatives_per_positive must be positive or null, "
+                             f"got {self.max_negatives_per_positive}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecallRounds:
+    """Iterative recall (DeepSeekMath §2.1): after a round, pages of the pool scoring at
+    least the classifier's `threshold` become positives of the next round; a domain with
+    at least `domain_fraction` of its pool pages recalled is taken as code-related and
+    all its pool pages become positives (`None`: no domain expansion; DeepSeekMath used
+    0.1, then picked the URL paths by hand). Later rounds draw
+    their negatives from the pool pages neither recalled nor in such a domain."""
+
+    rounds: int = 1
+    domain_fraction: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.rounds < 1:
+            raise ValueError(f"rounds must be at least 1, got {self.rounds}")
+        _probability("domain_fraction", self.domain_fraction)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClassifierRules:
+    """The code-page classifier: pages whose probability of `label` is below `threshold`
+    are dropped. `max_tokens` caps the words of a page the model reads."""
+
+    label: str = "__label__code"
+    negative_label: str = "__label__other"
+    threshold: float = 0.5
+    max_tokens: int = 4000
+    train: ClassifierTraining = ClassifierTraining()
+    recall: RecallRounds = RecallRounds()
+
+    def __post_init__(self) -> None:
+        for name in ("label", "negative_label"):
+            value = getattr(self, name)
+            if not value.startswith("__label__") or len(value.split()) != 1:
+                raise ValueError(f"{name} {value!r} must be one word starting with '__label__'")
+        if self.label == self.negative_label:
+            raise ValueError(f"label and negative_label are both {self.label!r}")
+        _probability("threshold", self.threshold)
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be positive, got {self.max_tokens}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebRules:
+    """CommonCrawl pages (stackpipe.web). `language`: the language given to extracted
+    pages (defined in languages.yaml); `quality`: threshold overrides applied on top of
+    quality.yaml's for that language, for web pages only (paragraphs make long lines).
+    `main_content`: resiliparse's main-content heuristics (code blocks are checked to
+    survive them)."""
+
+    language: str = "Text"
+    main_content: bool = True
+    read: WarcReadRules = WarcReadRules()
+    domains: DomainRules = DomainRules()
+    classifier: ClassifierRules = ClassifierRules()
+    quality: Mapping[str, Any] = field(default_factory=dict)
+
+
 # --- all of them ---------------------------------------------------------------------
 
 
@@ -530,11 +658,12 @@ class Rules:
     pii: PiiRules
     decontam: DecontamRules = field(default_factory=DecontamRules)
     pack: PackRules = field(default_factory=PackRules)
+    web: WebRules = field(default_factory=WebRules)
 
 
 RULE_FILES = {"languages": LanguageRules, "quality": QualityRules, "sources": SourceRules, "fim": FimRules,
               "dedup": DedupRules, "licenses": LicenseRules, "pii": PiiRules,
-              "decontam": DecontamRules, "pack": PackRules}
+              "decontam": DecontamRules, "pack": PackRules, "web": WebRules}
 
 
 def load_rules(rules_dir: str | Path | None = None) -> Rules:
@@ -643,6 +772,8 @@ def _parse_dataclass(cls: type, value: Any, *, file: str, key: str) -> Any:
         kwargs[name] = parse(hints[name], val, file=file, key=f"{key}.{name}" if key else name)
     if cls is QualityRules and "overrides" in kwargs:
         kwargs["overrides"] = _parse_overrides(value["overrides"], file=file)
+    if cls is WebRules and "quality" in kwargs:
+        kwargs["quality"] = _parse_thresholds(value["quality"], file=file, key="quality")
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as error:
@@ -651,21 +782,21 @@ def _parse_dataclass(cls: type, value: Any, *, file: str, key: str) -> Any:
 
 def _parse_overrides(overrides: dict, *, file: str) -> dict:
     """Per-language overrides take any QualityThresholds key, type-checked like the defaults."""
+    return {language: _parse_thresholds(items, file=file, key=f"overrides.{language}")
+            for language, items in overrides.items()}
+
+
+def _parse_thresholds(items: Any, *, file: str, key: str) -> dict:
+    """A mapping of QualityThresholds keys to values, type-checked like the defaults."""
     hints = typing.get_type_hints(QualityThresholds)
-    parsed = {}
-    for language, items in overrides.items():
-        if not isinstance(items, dict):
-            raise RulesError(f"{file}: key 'overrides.{language}': expected a mapping, got {items!r}")
-        for name in items:
-            if name not in hints:
-                raise RulesError(
-                    f"{file}: unknown key 'overrides.{language}.{name}' (value {items[name]!r}); "
-                    f"known keys: {', '.join(sorted(hints))}"
-                )
-        parsed[language] = {
-            name: parse(hints[name], v, file=file, key=f"overrides.{language}.{name}") for name, v in items.items()
-        }
-    return parsed
+    if not isinstance(items, dict):
+        raise RulesError(f"{file}: key '{key}': expected a mapping, got {items!r}")
+    for name in items:
+        if name not in hints:
+            raise RulesError(
+                f"{file}: unknown key '{key}.{name}' (value {items[name]!r}); known keys: {', '.join(sorted(hints))}"
+            )
+    return {name: parse(hints[name], v, file=file, key=f"{key}.{name}") for name, v in items.items()}
 
 
 def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -682,6 +813,11 @@ def _check_language_references(rules: Rules, directory: Path) -> None:
                 f"{directory / 'quality.yaml'}: key 'overrides.{language}' names a language "
                 f"that {directory / 'languages.yaml'} does not define"
             )
+    if rules.web.language not in known:
+        raise RulesError(
+            f"{directory / 'web.yaml'}: key 'language' names language {rules.web.language!r}, "
+            f"which {directory / 'languages.yaml'} does not define"
+        )
     for extension, heuristics in rules.languages.heuristics.items():
         for heuristic in heuristics:
             if heuristic.language not in known:
