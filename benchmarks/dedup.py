@@ -38,7 +38,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUME
     os.environ[_var] = "1"  # before numpy is imported: every figure is per core
 
 import argparse
-import json
 import random
 import sys
 import tempfile

@@ -10,7 +10,6 @@ Spark or Flink.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -18,10 +17,10 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from stackpipe.beam.dedup import DropExactDuplicates
-from stackpipe.beam.options import is_local, make_pipeline, run_to_completion, translated_only
+from stackpipe.beam.options import is_local, make_pipeline
 from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats, clear_outputs
+from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats, clear_outputs, run_and_read
 from stackpipe.curation import (
     STAGES,
     AssignLicenses,
@@ -109,10 +108,9 @@ def run(argv: list[str] | None = None) -> dict:
     pipeline = make_pipeline(beam_args, args.workers)
     progress = not args.no_progress and is_local(pipeline.options)
     build(pipeline, units, rules, args.output, shard_bytes=int(args.shard_mb * 1e6), progress=progress)
-    if not run_to_completion(pipeline):
-        return translated_only("curate", args.output)
-    with FileSystems.open(FileSystems.join(args.output, "stats.json")) as handle:
-        stats = json.load(handle)
+    stats = run_and_read(pipeline, "curate", args.output)
+    if stats.get("translated_only"):
+        return stats
     elapsed = time.monotonic() - started
     read = stats["stages"]["read"]
     print(

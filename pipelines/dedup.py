@@ -12,7 +12,6 @@ the same input gives byte-identical outputs on any runner and with any number of
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -22,8 +21,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquet
 
 from stackpipe.beam.near_dedup import ClusterNearDuplicates
-from stackpipe.beam.options import make_pipeline, run_to_completion, translated_only
-from stackpipe.beam.write import WriteRecords, WriteStats, clear_outputs
+from stackpipe.beam.options import make_pipeline
+from stackpipe.beam.write import WriteRecords, WriteStats, clear_outputs, run_and_read
 from stackpipe.dedup.near import LEVELS, STAGE, cluster_row
 from stackpipe.records import (
     CLUSTER_SCHEMA,
@@ -126,10 +125,9 @@ def run(argv: list[str] | None = None) -> dict:
     pipeline = make_pipeline(beam_args, args.workers)
     build(pipeline, pattern, rules, args.output, level=args.level, verify=verify, packed=packed,
           shard_bytes=int(args.shard_mb * 1e6))
-    if not run_to_completion(pipeline):
-        return translated_only("dedup", args.output)
-    with FileSystems.open(FileSystems.join(args.output, "stats.json")) as handle:
-        stats = json.load(handle)
+    stats = run_and_read(pipeline, "dedup", args.output)
+    if stats.get("translated_only"):
+        return stats
     elapsed = time.monotonic() - started
     stage = stats["stages"][STAGE]
     print(

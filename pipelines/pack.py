@@ -12,7 +12,6 @@ number of workers.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import replace
@@ -22,10 +21,10 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquet
 
-from stackpipe.beam.options import make_pipeline, run_to_completion, translated_only
+from stackpipe.beam.options import make_pipeline
 from stackpipe.beam.pack import SAMPLES_STAGE, PackRepositories
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats, clear_outputs
+from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats, clear_outputs, run_and_read
 from stackpipe.curation import benchmark_decontaminator
 from stackpipe.packing.sample import STAGE
 from stackpipe.records import PACKED_SCHEMA, REJECTED_SCHEMA, packed_record_to_row, rejected_to_row, row_to_record
@@ -115,10 +114,9 @@ def run(argv: list[str] | None = None) -> dict:
     started = time.monotonic()
     pipeline = make_pipeline(beam_args, args.workers)
     build(pipeline, pattern, rules, args.output, shard_bytes=int(args.shard_mb * 1e6))
-    if not run_to_completion(pipeline):
-        return translated_only("pack", args.output)
-    with FileSystems.open(FileSystems.join(args.output, "stats.json")) as handle:
-        stats = json.load(handle)
+    stats = run_and_read(pipeline, "pack", args.output)
+    if stats.get("translated_only"):
+        return stats
     elapsed = time.monotonic() - started
     files, samples = stats["stages"][STAGE], stats["stages"].get(SAMPLES_STAGE, {"kept": 0})
     print(

@@ -38,6 +38,7 @@ from stackpipe.runconfig import (
     load_run_config,
     stage_fingerprint,
     unit_signature,
+    uri_signature,
 )
 from stackpipe.sources import InputUnit, plan_inputs
 from stackpipe.tokens.manifest import MANIFEST_NAME
@@ -81,19 +82,24 @@ def stage_chain(source: SourceConfig, level: str) -> list[str]:
     return ["curated"] + (["packed"] if source.pack else []) + ["dedup"]
 
 
-def source_units(source: SourceConfig, rules) -> list[InputUnit]:
+def source_units(source: SourceConfig, rules) -> list:
+    """A github source's input units, or a commoncrawl source's WARC file URIs."""
     if source.kind == "github":
         return plan_inputs(list(source.inputs), rules.sources)
-    listed = [m.path for uri in source.inputs for r in FileSystems.match([uri]) for m in r.metadata_list]
-    if not listed:
-        raise FileNotFoundError(f"source {source.name!r}: no WARC file matches {', '.join(source.inputs)}")
-    return [InputUnit("warc", path, source="commoncrawl") for path in sorted(set(listed))]
+    from stackpipe.web.stages import plan_warcs
+
+    return plan_warcs(list(source.inputs))
 
 
-def plan_stages(config: RunConfig, source: SourceConfig, units: list[InputUnit], rules_digest: str,
+def source_signature(source: SourceConfig, units: list) -> list:
+    if source.kind == "github":
+        return [unit_signature(u) for u in units]
+    return [[uri, *uri_signature(uri)] for uri in units] + ([uri_signature(source.model)] if source.model else [])
+
+
+def plan_stages(config: RunConfig, source: SourceConfig, units: list, rules_digest: str,
                 tokenizer_digest: str, shard_settings: dict) -> list[Stage]:
-    upstream = digest(source.kind, [unit_signature(u) for u in units],
-                      [unit_signature(InputUnit("model", source.model))] if source.model else [])
+    upstream = digest(source.kind, source_signature(source, units))
     stages = []
     for name in stage_chain(source, config.level) + ["shards"]:
         settings = {"curated": {"kind": source.kind},
@@ -194,8 +200,8 @@ def _curate(pbegin, source: SourceConfig, units, rules, stage: Stage, shard_byte
     if source.kind == "commoncrawl":
         from pipelines import commoncrawl
 
-        return commoncrawl.build(pbegin, [u.uri for u in units], rules, stage.directory, shard_bytes=shard_bytes,
-                                 model_path=source.model or None, progress=progress)
+        return commoncrawl.build(pbegin, units, rules, stage.directory, shard_bytes=shard_bytes,
+                                 model_path=source.model or None, progress=progress, materialize=stage.materialize)
     return curate.build(pbegin, units, rules, stage.directory, shard_bytes=shard_bytes, progress=progress,
                         materialize=stage.materialize)
 

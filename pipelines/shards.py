@@ -10,7 +10,6 @@ and seed, on any runner and with any number of workers.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -19,9 +18,9 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquetBatched
 
-from stackpipe.beam.options import make_pipeline, run_to_completion, translated_only
-from stackpipe.beam.write import clear_outputs
+from stackpipe.beam.options import make_pipeline
 from stackpipe.beam.shards import TokenizeRecords, WriteShards
+from stackpipe.beam.write import clear_outputs, run_and_read
 from stackpipe.rules import load_rules
 from stackpipe.tokens.manifest import MANIFEST_NAME, fim_settings
 from stackpipe.tokens.samples import SampleSettings
@@ -113,10 +112,9 @@ def run(argv: list[str] | None = None) -> dict:
     pipeline = make_pipeline(beam_args, args.workers)
     build(pipeline, pattern, columns, bound, settings, args.output, family_name=args.family,
           input_uri=args.input, shard_bytes=int(args.shard_mb * 1e6))
-    if not run_to_completion(pipeline):
-        return translated_only("shards", args.output)
-    with FileSystems.open(FileSystems.join(args.output, MANIFEST_NAME)) as handle:
-        manifest = json.load(handle)
+    manifest = run_and_read(pipeline, "shards", args.output, MANIFEST_NAME)
+    if manifest.get("translated_only"):
+        return manifest
     elapsed = time.monotonic() - started
     totals = manifest["totals"]
     print(

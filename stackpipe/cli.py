@@ -12,7 +12,9 @@ USAGE = """usage: stackpipe COMMAND [options]   (stackpipe COMMAND --help for it
 
 commands:
   run CONFIG.yaml   the whole flow (sources -> curate -> dedup -> pack -> shards) as one resumable job
-  curate            sources -> decode + language -> quality -> exact dedup -> Parquet documents
+  curate            sources -> decode + language -> quality -> license -> PII -> decontam -> exact dedup
+                    (--source commoncrawl: WARC files -> code-related web pages, same outputs)
+  web train-classifier   fastText classifier of code-related web pages (seed pages vs crawl)
   dedup             MinHash-LSH near-deduplication at file or repository level
   pack              dependency-ordered repository samples (DeepSeek-Coder Algorithm 1)
   tokenizer train   train a family's byte-level BPE tokenizer on curated documents
@@ -22,6 +24,16 @@ commands:
   export-hf         trained checkpoint -> Hugging Face model directory
   report DIR        a run's data card: DIR/report.html with plots
 """
+
+
+def _pop_source(args: list[str]) -> tuple[str, list[str]]:
+    """`--source NAME` / `--source=NAME` taken out of curate's arguments (default: files)."""
+    for i, arg in enumerate(args):
+        if arg == "--source" and i + 1 < len(args):
+            return args[i + 1], args[:i] + args[i + 2:]
+        if arg.startswith("--source="):
+            return arg.split("=", 1)[1], args[:i] + args[i + 1:]
+    return "files", args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +52,15 @@ def main(argv: list[str] | None = None) -> int:
             run.run(rest)
             return 0
         if command == "curate":
+            source, rest = _pop_source(rest)
+            if source == "commoncrawl":
+                from pipelines import commoncrawl
+
+                stats = commoncrawl.run(rest)
+                return 0 if stats.get("conservation", True) else 1
+            if source != "files":
+                print(f"stackpipe curate: error: unknown --source {source!r} (files or commoncrawl)", file=sys.stderr)
+                return 2
             from pipelines import curate
 
             stats = curate.run(rest)
@@ -76,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             from stackpipe.train.cli import train_main
 
             return train_main(rest)
+        if command == "web":
+            from stackpipe.web.cli import main as web_main
+
+            return web_main(rest)
         if command == "report":
             from stackpipe.report.cli import main as report_main
 

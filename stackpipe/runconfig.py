@@ -43,7 +43,7 @@ class SourceConfig:
     inputs: tuple[str, ...]
     weight: float
     pack: bool
-    model: str = ""  # commoncrawl: the fastText model file (empty: no classifier)
+    model: str = ""  # commoncrawl: the fastText model file; empty: keep every page (`model: none`)
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,13 @@ def _source(raw, where: str, key: str, base: Path) -> SourceConfig:
     if weight <= 0:
         raise RunConfigError(f"{where}: key '{key}.weight': expected a positive number, got {weight!r}")
     model = _typed(raw, "model", str, where, key + ".", "")
+    if kind == "commoncrawl" and not model:
+        # a forgotten model must not let the whole crawl through
+        raise RunConfigError(f"{where}: key '{key}.model': a commoncrawl source needs a fastText model file, "
+                             "or `none` to keep every page")
+    if kind != "commoncrawl" and model:
+        raise RunConfigError(f"{where}: key '{key}.model': only commoncrawl sources are classified, got {model!r}")
+    model = "" if model == "none" else model
     return SourceConfig(name=name, kind=kind, inputs=tuple(_resolve(i, base) for i in inputs), weight=float(weight),
                         pack=_typed(raw, "pack", bool, where, key + ".", kind == "github"),
                         model=_resolve(model, base) if model else "")
@@ -235,9 +242,8 @@ def directory_digest(path: str) -> str:
 
 
 def unit_signature(unit: InputUnit) -> list:
-    """What identifies the content of one input unit without reading it all: local files and
-    folders by (relative path, size, mtime); installed distributions by name and version;
-    anything remote by its listed size and modification time."""
+    """What identifies the content of one input unit without reading it all: installed
+    distributions by name and version, anything else by `uri_signature`."""
     base = [unit.kind, unit.uri, unit.repo, unit.part, unit.source, unit.license]
     if unit.kind == "python_env":
         name = unit.uri.rsplit("/", 1)[-1]
@@ -246,7 +252,13 @@ def unit_signature(unit: InputUnit) -> list:
         except metadata.PackageNotFoundError:
             version = ""
         return base + [version]
-    local = unit.uri[len("file://"):] if unit.uri.startswith("file://") else unit.uri
+    return base + uri_signature(unit.uri)
+
+
+def uri_signature(uri: str) -> list:
+    """Local files and folders by (relative path, size, mtime); anything remote by its
+    listed size and modification time."""
+    local = uri[len("file://"):] if uri.startswith("file://") else uri.split("?", 1)[0]
     if "://" not in local and os.path.isdir(local):
         entries = []
         for folder, _, files in os.walk(local):
@@ -257,14 +269,14 @@ def unit_signature(unit: InputUnit) -> list:
                 except OSError:
                     continue
                 entries.append((os.path.relpath(full, local), stat.st_size, stat.st_mtime_ns))
-        return base + [digest(sorted(entries))]
+        return [digest(sorted(entries))]
     if "://" not in local and os.path.exists(local):
         stat = os.stat(local)
-        return base + [stat.st_size, stat.st_mtime_ns]
+        return [stat.st_size, stat.st_mtime_ns]
     from apache_beam.io.filesystems import FileSystems  # only remote URIs need Beam's filesystems
 
-    listed = FileSystems.match([unit.uri])[0].metadata_list
-    return base + [[(m.path, m.size_in_bytes, m.last_updated_in_seconds) for m in listed]]
+    listed = FileSystems.match([uri])[0].metadata_list
+    return [[(m.path, m.size_in_bytes, m.last_updated_in_seconds) for m in listed]]
 
 
 def stage_fingerprint(stage: str, settings: dict, upstream: str, rules_digest: str) -> str:

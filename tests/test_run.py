@@ -21,6 +21,11 @@ STDLIB = Path(json.__file__).resolve().parent.parent
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def repository(package: str) -> str:
+    """A standard-library package read as one repository."""
+    return f"{STDLIB / package}?layout=repo"
+
+
 def write_config(directory: Path, **overrides) -> Path:
     """Two real sources from the standard library, mixed 70/30; a small tokenizer trained on them."""
     config = {
@@ -29,8 +34,8 @@ def write_config(directory: Path, **overrides) -> Path:
         "seed": 3,
         "tokenizer": {"max_mb": 2, "vocab_size": 1024},
         "sources": [
-            {"name": "code", "inputs": [str(STDLIB / "json"), str(STDLIB / "email")], "weight": 0.7},
-            {"name": "markup", "inputs": [str(STDLIB / "xml")], "weight": 0.3},
+            {"name": "code", "inputs": [repository("json"), repository("html")], "weight": 0.7},
+            {"name": "markup", "inputs": [repository("xml")], "weight": 0.3},
         ],
     }
     config.update(overrides)
@@ -153,3 +158,30 @@ def test_dataflow_dry_run_translates_every_source_and_stage(finished_run, tmp_pa
     expected = {f"{source}/{stage}" for source in ("code", "markup") for stage in ("curated", "dedup", "packed", "shards")}
     assert expected <= top
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_commoncrawl_source_mixes_into_its_own_shard_set(finished_run, tmp_path):
+    import pyarrow.parquet as pq
+
+    from stackpipe.web import samples
+
+    directory, _ = finished_run
+    warc = samples.write_warc(tmp_path / "crawl.warc.gz", samples.pydoc_pages(12) + samples.license_pages(8))
+    path = write_config(
+        tmp_path, tokenizer=str(directory / "out" / "tokenizer" / "tokenizer.json"),
+        sources=[{"name": "code", "inputs": [repository("json")], "weight": 0.7},
+                 {"name": "web", "kind": "commoncrawl", "inputs": [str(warc)], "model": "none", "weight": 0.3}])
+    manifest = run_pipeline.run([str(path), "--no-progress"])
+    web = manifest["sources"]["web"]
+    assert list(web["stages"]) == ["curated", "dedup", "shards"]  # web pages are not packed
+    assert web["target_share"] == 0.3 and web["rows"] > 0
+    (shard,) = (tmp_path / "out" / "web" / "shards").glob("part-*.parquet")
+    assert set(pq.read_table(shard, columns=["source"]).column("source").to_pylist()) == {"commoncrawl"}
+    curated = json.loads((tmp_path / "out" / "web" / "curated" / "stats.json").read_text())
+    assert curated["conservation"] and curated["stages"]["read"]["input"] == 20
+
+
+def test_commoncrawl_source_without_model_is_a_config_error(tmp_path):
+    path = write_config(tmp_path, sources=[{"name": "web", "kind": "commoncrawl", "inputs": ["c.warc"]}])
+    with pytest.raises(RunConfigError, match=r"sources\[0\]\.model"):
+        load_run_config(str(path))

@@ -16,7 +16,7 @@ from pipelines import shards as shards_pipeline
 from pipelines import tokenizer as tokenizer_pipeline
 from stackpipe.cli import main as cli_main
 from stdlib_corpus import stdlib_records
-from stackpipe.records import FILE_SCHEMA, PACKED_SCHEMA, SHARD_SCHEMA, FileRecord, record_id, record_to_row
+from stackpipe.records import FILE_SCHEMA, PACKED_SCHEMA, SHARD_SCHEMA, FileRecord, record_to_row
 from stackpipe.tokens.megatron import export_megatron
 
 @pytest.fixture(scope="module")

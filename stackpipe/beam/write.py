@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from stackpipe.beam.options import run_to_completion, translated_only
 from stackpipe.beam.stages import element_bytes
 from stackpipe.stats import stats_document
 
@@ -206,3 +207,13 @@ class WriteDecontamReport(beam.PTransform):
         return (rejected
                 | "TallyHits" >> beam.CombineGlobally(_DecontamReportFn())
                 | "WriteReport" >> beam.Map(lambda text: write_bytes_atomically(path, text.encode("utf-8"))))
+
+
+def run_and_read(pipeline, command: str, output: str, document: str = "stats.json") -> dict:
+    """Run the job and return the JSON document it wrote last (stats.json, manifest.json);
+    for a job that was only translated or submitted (Dataflow --dry_run, a template), the
+    `translated_only` marker instead: there is nothing here to read back."""
+    if not run_to_completion(pipeline):
+        return translated_only(command, output)
+    with FileSystems.open(FileSystems.join(output, document)) as handle:
+        return json.load(handle)

@@ -18,7 +18,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from stackpipe.rules import FamilySpec
-from stackpipe.tokens.fim import FimIds, Segment, draw_cuts, draw_mode, fim_segments, seeded_rng, transform
+from stackpipe.tokens.fim import FimIds, Segment, draw_cuts, fim_segments, seeded_rng, transform
 from stackpipe.tokens.tokenizer import TextEncoder
 
 # A record over the token limit is cut by length into pieces aimed at this share of the

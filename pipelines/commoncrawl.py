@@ -1,0 +1,150 @@
+"""`stackpipe curate --source commoncrawl`: WARC files -> code-related web pages, curated.
+
+read (WARC records) -> domain (allow/deny) -> extract (main text, code blocks kept) ->
+url_dedup -> classify (fastText, rules/web.yaml's label and threshold) -> quality ->
+pii -> decontam -> exact_dedup. Writes what `stackpipe curate` writes, in the same
+layout, so `stackpipe dedup`, `pack` and `shards` read it unchanged:
+OUTPUT/documents/*.parquet, OUTPUT/rejected/*.parquet (with stage and reason),
+OUTPUT/stats.json and OUTPUT/decontam_report.json.
+
+`--model` names the fastText model (local path or URI; `stackpipe web
+train-classifier` makes one); `--no-classifier` runs without the classify stage, for a
+crawl that is already code-related. One of them is required, so a forgotten model never
+lets the whole crawl through. Each WARC file is one unit of work; a file is streamed,
+never loaded whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from stackpipe.beam.dedup import DropExactDuplicates
+from stackpipe.beam.options import is_local, make_pipeline
+from stackpipe.beam.progress import ReportProgress
+from stackpipe.beam.stages import ApplyStage
+from stackpipe.beam.web import DropDuplicateUrls
+from stackpipe.beam.write import (
+    WriteDecontamReport,
+    WriteRecords,
+    WriteStats,
+    clear_outputs,
+    run_and_read,
+)
+from stackpipe.curation import CheckQuality, RedactPii, benchmark_decontaminator
+from stackpipe.records import (
+    FILE_SCHEMA,
+    REJECTED_SCHEMA,
+    record_to_row,
+    rejected_to_row,
+)
+from stackpipe.rules import Rules, load_rules
+from stackpipe.web.classifier import ClassifyPages, load_model
+from stackpipe.web.stages import (
+    STAGES,
+    CheckDomains,
+    ExtractPages,
+    ReadWarcs,
+    plan_warcs,
+    web_quality_rules,
+)
+
+DEFAULT_SHARD_MB = 256
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stackpipe curate --source commoncrawl", description=__doc__.split("\n")[0])
+    parser.add_argument("--input", nargs="+", required=True, metavar="URI",
+                        help="WARC files (.warc, .warc.gz), directories of them or globs (paths, s3://, gs://, "
+                             "https://)")
+    parser.add_argument("--output", required=True, metavar="DIR", help="output directory (local or gs://, s3://)")
+    parser.add_argument("--rules", default=None, metavar="DIR", help="rules directory (default: the bundled rules/)")
+    classifier = parser.add_mutually_exclusive_group(required=True)
+    classifier.add_argument("--model", metavar="PATH", help="fastText model of code-related pages (path or URI)")
+    classifier.add_argument("--no-classifier", action="store_true", help="keep pages without classifying them")
+    parser.add_argument("--workers", type=int, default=1, help="local worker processes (Beam multi-processing mode)")
+    parser.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_MB,
+                        help=f"approximate content megabytes per output shard (default {DEFAULT_SHARD_MB})")
+    parser.add_argument("--no-progress", action="store_true", help="do not print progress lines")
+    return parser
+
+
+def stage_order(model_path: str | None) -> list[str]:
+    return [s for s in STAGES if model_path is not None or s != "classify"]
+
+
+def build(pipeline: beam.Pipeline, uris: list[str], rules: Rules, output: str, *, shard_bytes: int,
+          model_path: str | None, progress: bool = False, materialize: bool = True) -> dict:
+    """Add the CommonCrawl flow to `pipeline`. `model_path` None: no classify stage. With
+    `materialize` off, documents/ is not written (rejected/ and stats.json always are).
+
+    Returns {"documents": kept FileRecords, "rejected": Rejected records, "stats": the
+    stats.json document (one element)}.
+    """
+    if model_path is not None:
+        load_model(model_path, rules.web.classifier)  # a wrong path or label fails here, not on a worker
+    files = pipeline | "ListWarcs" >> beam.Create(uris) | "Spread" >> beam.Reshuffle()
+    read = files | ApplyStage("read", ReadWarcs(rules), flat=True)
+    pages = (read["kept"] | "Progress" >> beam.ParDo(ReportProgress())) if progress else read["kept"]
+    allowed = pages | ApplyStage("domain", CheckDomains(rules))
+    extracted = allowed["kept"] | ApplyStage("extract", ExtractPages(rules))
+    unique_urls = extracted["kept"] | DropDuplicateUrls()
+    steps = [read, allowed, extracted, unique_urls]
+    if model_path is not None:
+        steps.append(unique_urls["kept"] | ApplyStage("classify", ClassifyPages(rules.web.classifier, model_path)))
+    checked = steps[-1]["kept"] | ApplyStage("quality", CheckQuality(web_quality_rules(rules)))
+    redacted = checked["kept"] | ApplyStage("pii", RedactPii(rules))
+    clean = redacted["kept"] | ApplyStage("decontam", benchmark_decontaminator(rules))
+    unique = clean["kept"] | DropExactDuplicates()
+    steps += [checked, redacted, clean, unique]
+    clean["rejected"] | "DecontamReport" >> WriteDecontamReport(FileSystems.join(output, "decontam_report.json"))
+
+    outputs = {}
+    if materialize:
+        outputs["documents"] = unique["kept"] | "WriteDocuments" >> WriteRecords(
+            FileSystems.join(output, "documents"), FILE_SCHEMA, record_to_row, lambda r: r.id, shard_bytes)
+    rejected = tuple(step["rejected"] for step in steps) | "AllRejected" >> beam.Flatten()
+    outputs["rejected"] = rejected | "WriteRejected" >> WriteRecords(
+        FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id, shard_bytes)
+    languages = unique["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
+    stats = (
+        tuple(step["stats"] for step in steps)
+        | "AllStats" >> beam.Flatten()
+        | WriteStats(FileSystems.join(output, "stats.json"), stage_order(model_path), languages,
+                     outputs)
+    )
+    return {"documents": unique["kept"], "rejected": rejected, "stats": stats}
+
+
+def run(argv: list[str] | None = None) -> dict:
+    """Entry point; returns the stats.json document."""
+    args, beam_args = build_parser().parse_known_args(argv)
+    rules = load_rules(args.rules)
+    uris = plan_warcs(args.input)
+    clear_outputs(args.output, ("documents/part-*", "rejected/part-*", "stats.json", "decontam_report.json"))
+    started = time.monotonic()
+    pipeline = make_pipeline(beam_args, args.workers)
+    progress = not args.no_progress and is_local(pipeline.options)
+    build(pipeline, uris, rules, args.output, shard_bytes=int(args.shard_mb * 1e6),
+          model_path=None if args.no_classifier else args.model, progress=progress)
+    stats = run_and_read(pipeline, "curate --source commoncrawl", args.output)
+    if stats.get("translated_only"):
+        return stats
+    elapsed = time.monotonic() - started
+    read = stats["stages"]["read"]
+    print(
+        f"stackpipe curate --source commoncrawl: {len(uris):,} WARC files, {stats['input_files']:,} responses "
+        f"({read['input_bytes'] / 1e6:,.1f} MB) in {elapsed:,.1f} s; kept {stats['documents']:,} pages, "
+        f"rejected {stats['rejected']:,}; conservation {'ok' if stats['conservation'] else 'BROKEN'}; "
+        f"output {args.output}",
+        file=sys.stderr,
+    )
+    return stats
+
+
+if __name__ == "__main__":
+    run()
