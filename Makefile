@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/licenses.py
 	$(PY) benchmarks/pii.py
 	$(PY) benchmarks/decontam.py
+	$(PY) benchmarks/commoncrawl.py
 	$(PY) benchmarks/shards.py
 	$(PY) benchmarks/train.py
 
