@@ -18,40 +18,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from pipelines.curate import execute
 from stackpipe.beam.dedup import DropExactDuplicates
-from stackpipe.beam.options import is_local, make_pipeline
 from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
 from stackpipe.beam.web import DropDuplicateUrls
-from stackpipe.beam.write import (
-    WriteDecontamReport,
-    WriteRecords,
-    WriteStats,
-    clear_outputs,
-    run_and_read,
-)
+from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats
 from stackpipe.curation import CheckQuality, RedactPii, benchmark_decontaminator
-from stackpipe.records import (
-    FILE_SCHEMA,
-    REJECTED_SCHEMA,
-    record_to_row,
-    rejected_to_row,
-)
+from stackpipe.records import FILE_SCHEMA, REJECTED_SCHEMA, record_to_row, rejected_to_row
 from stackpipe.rules import Rules, load_rules
 from stackpipe.web.classifier import ClassifyPages, load_model
-from stackpipe.web.stages import (
-    STAGES,
-    CheckDomains,
-    ExtractPages,
-    ReadWarcs,
-    plan_warcs,
-    web_quality_rules,
-)
+from stackpipe.web.stages import STAGES, CheckDomains, ExtractPages, ReadWarcs, plan_warcs, web_quality_rules
 
 DEFAULT_SHARD_MB = 256
 
@@ -125,16 +106,12 @@ def run(argv: list[str] | None = None) -> dict:
     args, beam_args = build_parser().parse_known_args(argv)
     rules = load_rules(args.rules)
     uris = plan_warcs(args.input)
-    clear_outputs(args.output, ("documents/part-*", "rejected/part-*", "stats.json", "decontam_report.json"))
-    started = time.monotonic()
-    pipeline = make_pipeline(beam_args, args.workers)
-    progress = not args.no_progress and is_local(pipeline.options)
-    build(pipeline, uris, rules, args.output, shard_bytes=int(args.shard_mb * 1e6),
-          model_path=None if args.no_classifier else args.model, progress=progress)
-    stats = run_and_read(pipeline, "curate --source commoncrawl", args.output)
+    model_path = None if args.no_classifier else args.model
+    stats, elapsed = execute("curate --source commoncrawl", args, beam_args, lambda pipeline, progress: build(
+        pipeline, uris, rules, args.output, shard_bytes=int(args.shard_mb * 1e6), model_path=model_path,
+        progress=progress))
     if stats.get("translated_only"):
         return stats
-    elapsed = time.monotonic() - started
     read = stats["stages"]["read"]
     print(
         f"stackpipe curate --source commoncrawl: {len(uris):,} WARC files, {stats['input_files']:,} responses "

@@ -98,20 +98,29 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
     return {"documents": unique["kept"], "stats": stats}
 
 
+OUTPUTS = ("documents/part-*", "rejected/part-*", "stats.json", "decontam_report.json")
+
+
+def execute(command: str, args, beam_args: list[str], add_flow) -> tuple[dict, float]:
+    """Clear OUTPUT, build a pipeline, let `add_flow(pipeline, progress)` add the flow, run it;
+    returns (stats.json document or the translated-only marker, seconds). Shared by curate's
+    sources (files here, WARC in pipelines/commoncrawl.py)."""
+    clear_outputs(args.output, OUTPUTS)
+    started = time.monotonic()
+    pipeline = make_pipeline(beam_args, args.workers)
+    add_flow(pipeline, not args.no_progress and is_local(pipeline.options))
+    return run_and_read(pipeline, command, args.output), time.monotonic() - started
+
+
 def run(argv: list[str] | None = None) -> dict:
     """Entry point; returns the stats.json document."""
     args, beam_args = build_parser().parse_known_args(argv)
     rules = load_rules(args.rules)
     units = plan_inputs(args.input, rules.sources)
-    clear_outputs(args.output, ("documents/part-*", "rejected/part-*", "stats.json", "decontam_report.json"))
-    started = time.monotonic()
-    pipeline = make_pipeline(beam_args, args.workers)
-    progress = not args.no_progress and is_local(pipeline.options)
-    build(pipeline, units, rules, args.output, shard_bytes=int(args.shard_mb * 1e6), progress=progress)
-    stats = run_and_read(pipeline, "curate", args.output)
+    stats, elapsed = execute("curate", args, beam_args, lambda pipeline, progress: build(
+        pipeline, units, rules, args.output, shard_bytes=int(args.shard_mb * 1e6), progress=progress))
     if stats.get("translated_only"):
         return stats
-    elapsed = time.monotonic() - started
     read = stats["stages"]["read"]
     print(
         f"stackpipe curate: {stats['input_files']:,} files ({read['input_bytes'] / 1e6:,.1f} MB) in "
