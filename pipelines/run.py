@@ -33,6 +33,7 @@ from stackpipe.runconfig import (
     MARKER,
     RunConfig,
     SourceConfig,
+    config_summary,
     digest,
     directory_digest,
     load_run_config,
@@ -46,7 +47,6 @@ from stackpipe.tokens.samples import SampleSettings
 from stackpipe.tokens.tokenizer import bind_family, train_byte_level_bpe
 
 RUN_MANIFEST = "manifest.json"
-RUN_RECORD = "run.json"
 DOCUMENT_OUTPUTS = ("documents/part-*", "rejected/part-*", "clusters/part-*", "stats.json",
                     "decontam_report.json", MARKER)
 SHARD_OUTPUTS = ("part-*", MANIFEST_NAME, "tokenizer.json", MARKER)
@@ -389,6 +389,7 @@ def run_manifest(config: RunConfig, plans: dict[str, list[Stage]], tokenizer_pat
         "tokenizer": {"path": tokenizer_path, "sha256": digest_text(tokenizer_text),
                       "trained_on_run": not config.tokenizer.path},
         "ran": ran,  # what this invocation computed; everything else was reused
+        "config": config_summary(config),
         "sources": sources,
         "totals": totals,
         # the trainer samples each set by these weights, whatever the sets' sizes
