@@ -9,6 +9,7 @@ and the tests can find what was drawn.
 from __future__ import annotations
 
 import io
+import math
 import re
 from typing import Sequence
 
@@ -35,6 +36,8 @@ STYLE = {
 WIDTH = 6.2  # inches: one plot beside its table
 HALF_WIDTH = 5.2  # inches: two plots side by side
 BAR_INCHES = 0.26
+MAX_LABEL_CHARS = 48
+MAX_TICK_LABELS = 12
 
 
 def _svg(figure: Figure, figure_id: str) -> str:
@@ -65,7 +68,7 @@ def _barh(ax, labels: Sequence[str], values: Sequence[float], figure_id: str, st
     positions = np.arange(len(labels))
     with matplotlib.rc_context(STYLE):
         bars = ax.barh(positions, values, color=colors, height=0.7)
-        ax.set_yticks(positions, labels)
+        ax.set_yticks(positions, [_clip(label) for label in labels])
         ax.invert_yaxis()
         ax.set_title(title, loc="left")
         ax.set_xlabel(xlabel)
@@ -133,7 +136,8 @@ def histogram(figure_id: str, edges: Sequence[int], counts: Sequence[int], *, ti
     with matplotlib.rc_context(STYLE):
         drawn = ax.bar(edges[:-1], counts, width=np.diff(edges) * 0.94, align="edge", color=color)
         ax.set_xscale("log", base=2)
-        ax.set_xticks(edges, [_binary(e) for e in edges], fontsize=8)
+        step = max(1, math.ceil(len(edges) / MAX_TICK_LABELS))  # a wide range would overprint its labels
+        ax.set_xticks(edges, [_binary(e) if i % step == 0 else "" for i, e in enumerate(edges)], fontsize=8)
         ax.minorticks_off()
         ax.set_title(title, loc="left")
         ax.set_xlabel(xlabel)
@@ -161,6 +165,12 @@ def columns(figure_id: str, labels: Sequence[str], values: Sequence[int], *, tit
         ax.margins(y=0.15)
     _mark(drawn.patches, figure_id)
     return _svg(figure, figure_id)
+
+
+def _clip(label: str) -> str:
+    """A long label (licence expressions can run to hundreds of characters) would squeeze the
+    plot; the table beside it keeps the whole text."""
+    return label if len(label) <= MAX_LABEL_CHARS else label[:MAX_LABEL_CHARS - 1] + "…"
 
 
 def _count_axis(axis, ticks: int = 6) -> None:

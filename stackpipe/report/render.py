@@ -40,6 +40,7 @@ table { border-collapse:collapse; font-size:12.5px; flex:0 1 auto; }
 th, td { padding:3px 9px; border-bottom:1px solid var(--line); text-align:left; white-space:nowrap; }
 th { color:var(--muted); font-weight:normal; border-bottom:1px solid #b8c2cc; }
 td.n { text-align:right; font-variant-numeric:tabular-nums; }
+td:not(.n) { white-space:normal; overflow-wrap:anywhere; max-width:36em; }
 .ok { color:var(--ok); font-weight:bold; } .bad { color:var(--bad); font-weight:bold; }
 .absent { color:var(--muted); font-style:italic; margin:4px 0; }
 """
