@@ -150,11 +150,11 @@ def test_dataflow_dry_run_translates_every_source_and_stage(finished_run, tmp_pa
     flags = engines.dataflow_args(project="stackpipe-test", region="us-central1",
                                   temp_location="gs://stackpipe-test-bucket/tmp",
                                   image="us-docker.pkg.dev/stackpipe-test/workers/stackpipe:1")
-    result = run_pipeline.run([str(path), "--no-progress", *flags, "--dry_run=True"])
-    assert result["translated_only"]
-    (pipeline,) = translated
-    transforms = pipeline.runner.job.proto_pipeline.components.transforms.values()
-    top = {t.unique_name for t in transforms if t.unique_name.count("/") == 1}
+    job_file = tmp_path / "job.json"
+    result = run_pipeline.run([str(path), "--no-progress", *flags, "--dry_run=True", f"--dataflow_job_file={job_file}"])
+    assert result["translated_only"] and len(translated) == 1
+    transforms = json.loads(job_file.read_text())["pipeline"]["components"]["transforms"].values()
+    top = {t["uniqueName"] for t in transforms if t["uniqueName"].count("/") == 1}
     expected = {f"{source}/{stage}" for source in ("code", "markup") for stage in ("curated", "dedup", "packed", "shards")}
     assert expected <= top
     assert not (tmp_path / "out" / "manifest.json").exists()

@@ -8,10 +8,17 @@ Beam's multi-processing mode. Any other Beam option (`--runner=DataflowRunner`,
 
 from __future__ import annotations
 
+import json
 import sys
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions, TestOptions
+from apache_beam.options.pipeline_options import (
+    DebugOptions,
+    GoogleCloudOptions,
+    PipelineOptions,
+    StandardOptions,
+    TestOptions,
+)
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 
@@ -41,7 +48,27 @@ def run_to_completion(pipeline: beam.Pipeline) -> bool:
     """Run `pipeline` and wait for it; False when the runner only translated or staged the job
     (`translates_only`), True when the job ran and its outputs are written."""
     pipeline.run().wait_until_finish()
-    return not translates_only(pipeline.options)
+    if not translates_only(pipeline.options):
+        return True
+    write_dry_run_job_file(pipeline)
+    return False
+
+
+def write_dry_run_job_file(pipeline: beam.Pipeline) -> str | None:
+    """Honour `--dataflow_job_file` on a Dataflow `--dry_run`, which Beam skips: write the job
+    and the portable pipeline proto Dataflow would receive, so a translation can be inspected
+    (and diffed) without a GCP project. Returns the path written, or None."""
+    path = pipeline.options.view_as(DebugOptions).dataflow_job_file
+    job = getattr(pipeline.runner, "job", None)
+    if not path or not pipeline.options.view_as(TestOptions).dry_run or job is None:
+        return None
+    from google.protobuf.json_format import MessageToDict
+
+    from stackpipe.beam.write import write_bytes_atomically  # write imports this module
+
+    document = {"job": json.loads(job.json()), "pipeline": MessageToDict(job.proto_pipeline)}
+    write_bytes_atomically(path, (json.dumps(document, indent=1, sort_keys=True) + "\n").encode("utf-8"))
+    return path
 
 
 def translated_only(command: str, output: str) -> dict:
