@@ -41,7 +41,7 @@ from stackpipe.runconfig import (
     unit_signature,
     uri_signature,
 )
-from stackpipe.sources import InputUnit, plan_inputs
+from stackpipe.sources import plan_inputs
 from stackpipe.tokens.manifest import MANIFEST_NAME
 from stackpipe.tokens.samples import SampleSettings
 from stackpipe.tokens.tokenizer import bind_family, train_byte_level_bpe
@@ -151,7 +151,7 @@ def _documents_pattern(stage: Stage) -> str:
     return FileSystems.join(stage.directory, "documents", "*.parquet")
 
 
-def add_source(pipeline: beam.Pipeline, config: RunConfig, source: SourceConfig, units: list[InputUnit],
+def add_source(pipeline: beam.Pipeline, config: RunConfig, source: SourceConfig, units: list,
                stages: list[Stage], rules, bound, settings: SampleSettings | None, *, progress: bool) -> list[str]:
     """Add the source's stages that still need running; returns their names. Stages before
     the first incomplete one are read back from their materialized documents."""
@@ -165,7 +165,7 @@ def add_source(pipeline: beam.Pipeline, config: RunConfig, source: SourceConfig,
         previous = stages[first - 1]
         records = pipeline | f"{source.name}/read-{previous.name}" >> _Scoped(
             lambda p: dedup.read_records(p, _documents_pattern(previous)))
-    packed = False
+    packed = any(s.name == "packed" for s in stages[:first])  # repo level: dedup reads packed samples
     for stage in stages[first:]:
         if stage.name == "shards" and bound is None:
             break
@@ -186,7 +186,7 @@ def add_source(pipeline: beam.Pipeline, config: RunConfig, source: SourceConfig,
         else:
             manifest = records | label >> _Scoped(lambda r: shards.build_from_tables(
                 r | "ToTables" >> RecordsToTables(), bound, settings, stage.directory, family_name=config.family,
-                input_uri=stages[-2].directory, shard_bytes=int(config.shard_mb * 1e6)))
+                input_uri=stages[-2].directory, shard_bytes=shard_bytes))
             manifest | f"{label}/mark" >> beam.Map(_marker_writer(stage))
             break
         packed = packed or stage.name == "packed"

@@ -185,3 +185,16 @@ def test_commoncrawl_source_without_model_is_a_config_error(tmp_path):
     path = write_config(tmp_path, sources=[{"name": "web", "kind": "commoncrawl", "inputs": ["c.warc"]}])
     with pytest.raises(RunConfigError, match=r"sources\[0\]\.model"):
         load_run_config(str(path))
+
+
+def test_repo_level_resumes_after_packing(finished_run, tmp_path):
+    directory, _ = finished_run
+    path = write_config(tmp_path, level="repo", tokenizer=str(directory / "out" / "tokenizer" / "tokenizer.json"))
+    first = run_pipeline.run([str(path), "--no-progress"])
+    assert list(first["sources"]["code"]["stages"]) == ["curated", "packed", "dedup", "shards"]
+    before = shard_hashes(tmp_path / "out")
+    for stage in ("dedup", "shards"):  # as if the job died after packing
+        (tmp_path / "out" / "code" / stage / "_stage.json").unlink()
+    again = run_pipeline.run([str(path), "--no-progress"])
+    assert again["ran"] == {"code": ["dedup", "shards"]}
+    assert shard_hashes(tmp_path / "out") == before
