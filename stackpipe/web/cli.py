@@ -21,11 +21,10 @@ from pathlib import Path
 
 from stackpipe.records import FileRecord, RawFile
 from stackpipe.rules import Rules, load_rules
-from stackpipe.sources.storage import expand_glob, open_raw, stat_uri, walk
-from stackpipe.sources.units import SourceError
-from stackpipe.sources.uris import basename, has_glob
+from stackpipe.sources.storage import open_raw
 from stackpipe.web.classifier import Page, evaluate, train_rounds
 from stackpipe.web.extract import extract_page
+from stackpipe.web.stages import expand_files
 from stackpipe.web.warc import is_warc_name, read_warc
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
@@ -77,23 +76,8 @@ def _add(pages: dict[str, Page], result) -> None:
 
 
 def _files(uris: list[str]) -> list[str]:
-    supported = lambda name: is_warc_name(name) or name.lower().endswith(HTML_SUFFIXES + TEXT_SUFFIXES)  # noqa: E731
-    files = []
-    for uri in uris:
-        matched = expand_glob(uri) if has_glob(uri) else [uri]
-        found = []
-        for item in matched:
-            kind = stat_uri(item)
-            if kind == "dir":
-                found += [e.uri for e in walk(item) if e.kind == "file" and supported(e.rel)]
-            elif kind == "file" and supported(basename(item)):
-                found.append(item)
-            elif kind == "file":
-                raise SourceError(f"input {item!r} is neither a WARC, an HTML nor a text file")
-        if not found:
-            raise SourceError(f"input {uri!r} holds no WARC, HTML or text files")
-        files += found
-    return sorted(set(files))
+    return expand_files(uris, lambda name: is_warc_name(name) or name.lower().endswith(HTML_SUFFIXES + TEXT_SUFFIXES),
+                        "WARC, HTML or text files")
 
 
 def held_out(page: Page, fraction: float) -> bool:

@@ -18,7 +18,7 @@ from stackpipe.records import Drop, FileRecord, RawFile, Rejected, rejected_from
 from stackpipe.rules import QualityRules, Rules
 from stackpipe.sources.storage import expand_glob, stat_uri, walk
 from stackpipe.sources.units import SourceError
-from stackpipe.sources.uris import has_glob
+from stackpipe.sources.uris import basename, has_glob
 from stackpipe.web.extract import extract_page
 from stackpipe.web.urls import check_domain
 from stackpipe.web.warc import is_warc_name, read_warc
@@ -30,8 +30,15 @@ URL_DEDUP = "url_dedup"
 def plan_warcs(uris: Sequence[str]) -> list[str]:
     """The WARC files of `uris` (files, directories searched for *.warc[.gz], globs),
     deduplicated and sorted; SourceError naming a URI that holds none."""
+    return expand_files(uris, is_warc_name, "WARC files (*.warc, *.warc.gz)")
+
+
+def expand_files(uris: Sequence[str], accepts, what: str) -> list[str]:
+    """The files of `uris` (files, directories searched recursively, globs) whose names
+    `accepts`, deduplicated and sorted. A named file of another kind, or a URI that holds
+    none, is a SourceError naming it and `what` was expected."""
     if isinstance(uris, str):
-        raise TypeError(f"plan_warcs takes a list of URIs, got the string {uris!r}")
+        raise TypeError(f"expected a list of URIs, got the string {uris!r}")
     found: set[str] = set()
     for uri in uris:
         matched = expand_glob(uri) if has_glob(uri) else [uri]
@@ -39,14 +46,13 @@ def plan_warcs(uris: Sequence[str]) -> list[str]:
         for item in matched:
             kind = stat_uri(item)
             if kind == "dir":
-                files += [e.uri for e in walk(item) if e.kind == "file" and is_warc_name(e.rel)]
+                files += [e.uri for e in walk(item) if e.kind == "file" and accepts(e.rel)]
             elif kind == "file":
-                if not is_warc_name(item):
-                    raise SourceError(f"input {item!r} is not a WARC file (expected a name ending in "
-                                      f"{', '.join(('.warc', '.warc.gz'))})")
+                if not accepts(basename(item)):
+                    raise SourceError(f"input {item!r} is not one of the {what}")
                 files.append(item)
         if not files:
-            raise SourceError(f"input {uri!r} holds no WARC files (*.warc, *.warc.gz)")
+            raise SourceError(f"input {uri!r} holds no {what}")
         found.update(files)
     return sorted(found)
 
