@@ -115,14 +115,7 @@ def plan_stages(config: RunConfig, source: SourceConfig, units: list, rules_dige
 
 def is_complete(stage: Stage) -> bool:
     """Its marker exists with the same fingerprint (written only after every output)."""
-    path = FileSystems.join(stage.directory, MARKER)
-    if not FileSystems.exists(path):
-        return False
-    try:
-        with FileSystems.open(path) as handle:
-            return json.load(handle).get("fingerprint") == stage.fingerprint
-    except (OSError, ValueError):
-        return False
+    return _marker_matches(FileSystems.join(stage.directory, MARKER), stage.fingerprint)
 
 
 def _marker_writer(stage: Stage):

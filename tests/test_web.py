@@ -336,7 +336,13 @@ def test_train_classifier_command_with_recall_rounds(tmp_path, corpus, capsys):
 # --- rules ---------------------------------------------------------------------------
 
 
-def test_web_rules_reject_unknown_keys_and_bad_values(tmp_path):
+@pytest.mark.parametrize("old, new, message", [
+    ("threshold: 0.5", "treshold: 0.5", r"web\.yaml: unknown key 'classifier\.treshold'"),
+    ("  deny: []", "  deny: [https://spam.example]", r"web\.yaml: key 'domains'.*'https://spam.example'"),
+    ("language: Text", "language: Klingon", r"web\.yaml: key 'language'.*Klingon"),
+    ("  min_chars: 200", "  min_charz: 200", r"web\.yaml: unknown key 'quality\.min_charz'"),
+])
+def test_web_rules_error_names_key_and_value(tmp_path, old, new, message):
     import shutil
 
     from stackpipe.rules import DEFAULT_RULES_DIR
@@ -344,17 +350,9 @@ def test_web_rules_reject_unknown_keys_and_bad_values(tmp_path):
     shutil.copytree(DEFAULT_RULES_DIR, tmp_path / "rules")
     path = tmp_path / "rules" / "web.yaml"
     original = path.read_text()
-    path.write_text(original.replace("threshold: 0.5", "treshold: 0.5"))
-    with pytest.raises(RulesError, match=r"web\.yaml: unknown key 'classifier\.treshold'"):
-        load_rules(tmp_path / "rules")
-    path.write_text(original.replace("  deny: []", "  deny: [https://spam.example]"))
-    with pytest.raises(RulesError, match=r"web\.yaml: key 'domains'.*'https://spam.example'"):
-        load_rules(tmp_path / "rules")
-    path.write_text(original.replace("language: Text", "language: Klingon"))
-    with pytest.raises(RulesError, match=r"web\.yaml: key 'language'.*Klingon"):
-        load_rules(tmp_path / "rules")
-    path.write_text(original.replace("  min_chars: 200", "  min_charz: 200"))
-    with pytest.raises(RulesError, match=r"web\.yaml: unknown key 'quality\.min_charz'"):
+    assert old in original
+    path.write_text(original.replace(old, new))
+    with pytest.raises(RulesError, match=message):
         load_rules(tmp_path / "rules")
 
 
