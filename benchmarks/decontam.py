@@ -17,7 +17,7 @@ path) is even) are left out, so the measure is on code the vocabulary never saw.
 
 Speed: MB/s of `find` on the clean files in this one process (one core), index build time.
 
-Usage: python benchmarks/decontam.py [--clean-mb 40] [--seed 0] [--benchmarks-dir ../shared/benchmarks]
+Usage: python benchmarks/decontam.py [--clean-mb 40] [--seed 0] [--benchmarks-dir DIR]
        python benchmarks/decontam.py --write-common-tokens
 """
 
@@ -156,7 +156,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clean-mb", type=float, default=40.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--benchmarks-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "benchmarks"))
+    parser.add_argument("--benchmarks-dir", default=None,
+                        help="your own benchmark copies (default: the copies packaged with stackpipe)")
     parser.add_argument("--write-common-tokens", action="store_true")
     args = parser.parse_args(argv)
     if args.write_common_tokens:

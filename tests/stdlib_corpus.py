@@ -36,15 +36,10 @@ def write_documents(root: Path, records: list[FileRecord]) -> Path:
 
 
 def copy_rules(target: Path) -> Path:
-    """A copy of the bundled rules/ to edit in a test, its benchmark data dir made absolute
-    (a relative one is read from beside the rules directory)."""
+    """A copy of the bundled rules/ to edit in a test (its benchmarks are the packaged copies)."""
     import shutil
 
-    from stackpipe.rules import DEFAULT_RULES_DIR, load_rules
+    from stackpipe.rules import DEFAULT_RULES_DIR
 
     shutil.copytree(DEFAULT_RULES_DIR, target, dirs_exist_ok=True)
-    decontam = target / "decontam.yaml"
-    absolute = load_rules().decontam.benchmarks_dir
-    decontam.write_text(decontam.read_text().replace("benchmarks_dir: ../shared/benchmarks",
-                                                     f"benchmarks_dir: {absolute}"))
     return target

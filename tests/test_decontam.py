@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import pickle
 import sysconfig
@@ -11,18 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from stackpipe.decontam import (BenchmarkError, DecontamReport, Decontaminator, Hit, NgramIndex, Problem,
+from stackpipe.decontam import (BenchmarkError, benchmark_locations, DecontamReport, Decontaminator, Hit, NgramIndex, Problem,
                                 load_benchmark, tokenize)
 from stackpipe.records import FileRecord, Rejected, record_id
 from stackpipe.rules import DecontamRules, RulesError, load_rule_file, load_rules
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="benchmark copies not found at ../shared/benchmarks")
+PACKAGED = Path(__file__).resolve().parents[1] / "stackpipe" / "decontam" / "data"
 
 
 def rules(**overrides) -> DecontamRules:
-    return replace(load_rules().decontam, **{"benchmarks_dir": str(SHARED), **overrides})
+    """The bundled decontam rules (the packaged benchmark copies), with `overrides`."""
+    return replace(load_rules().decontam, **overrides)
 
 
 def record(content: str, path: str = "pkg/mod.py") -> FileRecord:
@@ -51,7 +52,6 @@ def test_humaneval_loads_from_the_package():
     assert "has_close_elements" in problems[0].fields["prompt"][0]
 
 
-@needs_shared
 def test_mbpp_merges_full_and_sanitized_by_task_id():
     problems = {p.problem_id: p for p in load_benchmark("mbpp", rules())}
     assert len(problems) == 974
@@ -59,14 +59,12 @@ def test_mbpp_merges_full_and_sanitized_by_task_id():
     assert "assert" in problems["1"].fields["tests"][0]
 
 
-@needs_shared
 def test_gsm8k_ids_are_line_numbers():
     problems = load_benchmark("gsm8k", rules())
     assert len(problems) == 1319 and problems[0].problem_id == "0"
     assert set(problems[0].fields) == {"prompt", "solution"}
 
 
-@needs_shared
 def test_humaneval_x_has_every_language():
     ids = {p.problem_id for p in load_benchmark("humaneval_x", rules())}
     assert len(ids) == 6 * 164 and {"CPP/0", "Go/163", "Java/5", "JavaScript/1", "Python/0", "Rust/7"} <= ids
@@ -89,6 +87,56 @@ def test_ds1000_reads_its_jsonl_format(tmp_path):
 def test_missing_benchmark_file_names_the_fix(tmp_path):
     with pytest.raises(BenchmarkError, match="gsm8k.*does not exist.*benchmarks_dir"):
         load_benchmark("gsm8k", rules(benchmarks_dir=str(tmp_path)))
+
+
+def _readme_checksums() -> dict[str, tuple[str, str]]:
+    """file -> (sha256 of the data, sha256 of the stored .gz), from the data README's table."""
+    table = {}
+    for line in (PACKAGED / "README.md").read_text().splitlines():
+        cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+        if len(cells) == 5 and cells[0].endswith(".gz"):
+            table[cells[0]] = (cells[3], cells[4])
+    return table
+
+
+def test_packaged_benchmark_copies_match_their_readme():
+    """Every packaged file is listed with the sha256 of its bytes and of its data, and matches."""
+    stored = {str(p.relative_to(PACKAGED)) for p in PACKAGED.rglob("*.gz")}
+    table = _readme_checksums()
+    assert set(table) == stored
+    for name, (data_sha, stored_sha) in table.items():
+        blob = (PACKAGED / name).read_bytes()
+        assert hashlib.sha256(blob).hexdigest() == stored_sha, name
+        assert hashlib.sha256(gzip.decompress(blob)).hexdigest() == data_sha, name
+
+
+def test_bundled_rules_read_packaged_copies_from_any_directory(tmp_path, monkeypatch):
+    """The bundled rules need nothing outside the package: every default file is packaged."""
+    monkeypatch.chdir(tmp_path)
+    decontam = load_rules().decontam
+    assert decontam.benchmarks_dir is None
+    for name in ("mbpp", "gsm8k", "humaneval_x"):
+        locations = benchmark_locations(name, decontam)
+        assert locations and all(Path(loc).is_relative_to(PACKAGED) for loc in locations), name
+
+
+def test_relative_benchmark_paths_resolve_against_the_rules_directory(tmp_path, monkeypatch):
+    """A user's relative `paths` are read beside the rules directory they passed, not the cwd."""
+    import shutil
+
+    from stackpipe.rules import DEFAULT_RULES_DIR
+
+    user_rules = tmp_path / "my-rules"
+    shutil.copytree(DEFAULT_RULES_DIR, user_rules)
+    (user_rules / "data").mkdir()
+    shutil.copyfile(PACKAGED / "gsm8k_test.jsonl.gz", user_rules / "data" / "gsm.jsonl.gz")
+    text = (user_rules / "decontam.yaml").read_text()
+    (user_rules / "decontam.yaml").write_text(
+        text.replace("  gsm8k:\n    enabled: true", "  gsm8k:\n    enabled: true\n    paths: [data/gsm.jsonl.gz]"))
+    monkeypatch.chdir(tmp_path / "my-rules" / "data")  # a cwd where the relative path would not resolve
+    decontam = load_rules(user_rules).decontam
+    assert benchmark_locations("gsm8k", decontam) == (str(user_rules / "data" / "gsm.jsonl.gz"),)
+    assert len(load_benchmark("gsm8k", decontam)) == 1319
 
 
 def test_rules_reject_an_unknown_benchmark(tmp_path):

