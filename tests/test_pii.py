@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from stackpipe.records import FileRecord, Rejected, content_hash
+from stackpipe.records import FileRecord, Rejected, content_hash, record_id
 from stackpipe.rules import DEFAULT_RULES_DIR, PiiRules, RulesError, load_rule_file
 
 # Realistic values, assembled so that no secret scanner mistakes this file for a leak.
@@ -76,12 +76,24 @@ def test_ip_becomes_a_private_address_of_its_family_the_same_within_a_file(redac
     import ipaddress
 
     text = 'a = "52.14.200.7"\nb = "52.14.200.7"\nc = "2a00:1450:4007:80f::200e"\n'
-    redacted, counts = redactor.redact(text, file_key="file-1")
+    redacted, counts = redactor.redact(text)
     first, second, third = (line.split('"')[1] for line in redacted.splitlines())
     assert first == second and ipaddress.ip_address(first) in ipaddress.ip_network("10.0.0.0/8")
     assert ipaddress.ip_address(third) in ipaddress.ip_network("fd00::/8")
     assert counts == {"ip_address": 3}
-    assert redactor.redact(text, file_key="file-1") == (redacted, counts)  # deterministic
+    assert redactor.redact(text) == (redacted, counts)  # deterministic
+
+
+def test_identical_files_in_two_repositories_stay_identical_after_redaction(redactor):
+    """An IP's replacement depends on the address alone, not the file, so exact dedup still
+    sees two copies of one file as duplicates."""
+    text = 'SERVER = "52.14.200.7"\n'
+    copies = [FileRecord(id=record_id("github", repo, "cfg.py"), repo=repo, path="cfg.py", language="Python",
+                         content=text, size_bytes=len(text), source="github", content_hash=content_hash(text))
+              for repo in ("a/one", "b/two")]
+    first, second = (redactor.apply(copy) for copy in copies)
+    assert first.content == second.content != text
+    assert first.content_hash == second.content_hash
 
 
 @pytest.mark.parametrize("line", [

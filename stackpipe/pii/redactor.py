@@ -103,13 +103,14 @@ class PiiRedactor:
                                                                        score_threshold=self.rules.ner.min_score)]
         return _resolve(results)
 
-    def redact(self, text: str, *, file_key: str = "") -> tuple[str, dict[str, int]]:
+    def redact(self, text: str) -> tuple[str, dict[str, int]]:
         """`text` with every finding replaced, and the count of findings per entity.
 
         Emails, keys, passwords and names become their replacement text; a public IP
-        address becomes a private one of the same family, derived from the address and
-        `file_key` (the record id, so the same address maps to the same replacement
-        within a file) with a keyed hash. Text outside findings is unchanged.
+        address becomes a private one of the same family, derived from the address alone
+        with a keyed hash: the same address gets the same replacement in every file, so
+        identical files stay identical (and exact dedup still finds them). Text outside
+        findings is unchanged.
         """
         findings = self.find(text)
         pieces, counts, at = [], {}, 0
@@ -117,7 +118,7 @@ class PiiRedactor:
             pieces.append(text[at:finding.start])
             value = text[finding.start:finding.end]
             if finding.entity == "ip_address":
-                pieces.append(private_ip(value, key=self._ip_key, file_key=file_key))
+                pieces.append(private_ip(value, key=self._ip_key))
             else:
                 pieces.append(self.rules.replacements[finding.entity])
             counts[finding.entity] = counts.get(finding.entity, 0) + 1
@@ -138,7 +139,7 @@ class PiiRedactor:
                 return record
             reason = f"pii_{next(iter(counts))}" if len(counts) == 1 else "pii"
             return Rejected(record=_with_counts(record, counts), stage=STAGE, reason=reason)
-        content, counts = self.redact(record.content, file_key=record.id)
+        content, counts = self.redact(record.content)
         if not counts:
             return record
         return dataclasses.replace(
@@ -167,12 +168,13 @@ def _resolve(results: list[tuple[RecognizerResult, int, int]]) -> list[Finding]:
     return sorted(kept, key=lambda f: f.start)
 
 
-def private_ip(value: str, *, key: bytes, file_key: str = "") -> str:
+def private_ip(value: str, *, key: bytes) -> str:
     """A private address of `value`'s family (10.0.0.0/8 for IPv4, fd00::/8 for IPv6),
-    from a keyed hash of the address (canonical form) and `file_key`: the same address
-    gives the same replacement within a file, and the key keeps it from being reversed."""
+    from a keyed hash of the address (canonical form) only, never of the file holding it.
+    The key (rules pii.yaml `ip_address.replacement_key`) keeps the mapping from being
+    reversed by hashing every IPv4 address: a deployment sets its own secret there."""
     address = ipaddress.ip_address(value)
-    digest = hmac.new(key, f"{file_key}\x00{address}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(key, str(address).encode(), hashlib.sha256).digest()
     if address.version == 4:
         return f"10.{digest[0]}.{digest[1]}.{digest[2] % 254 + 1}"
     return str(ipaddress.IPv6Address(b"\xfd" + digest[:15]))
