@@ -27,9 +27,9 @@ from stackpipe.beam.dedup import DropExactDuplicates
 from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
 from stackpipe.beam.web import DropDuplicateUrls
-from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats
+from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteRejected, WriteStats
 from stackpipe.curation import CheckQuality, RedactPii, benchmark_decontaminator
-from stackpipe.records import FILE_SCHEMA, REJECTED_SCHEMA, record_to_row, rejected_to_row
+from stackpipe.records import FILE_SCHEMA, record_to_row
 from stackpipe.rules import Rules, load_rules
 from stackpipe.web.classifier import ClassifyPages, load_model
 from stackpipe.web.stages import STAGES, CheckDomains, ExtractPages, ReadWarcs, plan_warcs, web_quality_rules
@@ -89,8 +89,8 @@ def build(pipeline: beam.Pipeline, uris: list[str], rules: Rules, output: str, *
         outputs["documents"] = unique["kept"] | "WriteDocuments" >> WriteRecords(
             FileSystems.join(output, "documents"), FILE_SCHEMA, record_to_row, lambda r: r.id, shard_bytes)
     rejected = tuple(step["rejected"] for step in steps) | "AllRejected" >> beam.Flatten()
-    outputs["rejected"] = rejected | "WriteRejected" >> WriteRecords(
-        FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id, shard_bytes)
+    outputs["rejected"] = rejected | "WriteRejected" >> WriteRejected(
+        FileSystems.join(output, "rejected"), rules.pii, shard_bytes)
     languages = unique["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
     stats = (
         tuple(step["stats"] for step in steps)

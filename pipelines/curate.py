@@ -20,7 +20,8 @@ from stackpipe.beam.dedup import DropExactDuplicates
 from stackpipe.beam.options import is_local, make_pipeline
 from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats, clear_outputs, run_and_read
+from stackpipe.beam.write import (WriteDecontamReport, WriteRecords, WriteRejected, WriteStats, clear_outputs,
+                                  run_and_read)
 from stackpipe.curation import (
     STAGES,
     AssignLicenses,
@@ -31,7 +32,7 @@ from stackpipe.curation import (
     benchmark_decontaminator,
     license_file_text,
 )
-from stackpipe.records import FILE_SCHEMA, REJECTED_SCHEMA, record_to_row, rejected_to_row
+from stackpipe.records import FILE_SCHEMA, record_to_row
 from stackpipe.rules import Rules, load_rules
 from stackpipe.sources import InputUnit, plan_inputs
 
@@ -84,9 +85,7 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
         (read["rejected"], decoded["rejected"], checked["rejected"], licensed["rejected"], redacted["rejected"],
          clean["rejected"], unique["rejected"])
         | "AllRejected" >> beam.Flatten()
-        | "WriteRejected" >> WriteRecords(
-            FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id,
-            shard_bytes)
+        | "WriteRejected" >> WriteRejected(FileSystems.join(output, "rejected"), rules.pii, shard_bytes)
     )
     languages = unique["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
     stats = (

@@ -22,16 +22,14 @@ from apache_beam.io.parquetio import ReadFromParquet
 
 from stackpipe.beam.near_dedup import ClusterNearDuplicates
 from stackpipe.beam.options import make_pipeline
-from stackpipe.beam.write import WriteRecords, WriteStats, clear_outputs, run_and_read
+from stackpipe.beam.write import WriteRecords, WriteRejected, WriteStats, clear_outputs, run_and_read
 from stackpipe.dedup.near import LEVELS, STAGE, cluster_row
 from stackpipe.records import (
     CLUSTER_SCHEMA,
     FILE_SCHEMA,
     PACKED_SCHEMA,
-    REJECTED_SCHEMA,
     packed_record_to_row,
     record_to_row,
-    rejected_to_row,
     row_to_record,
 )
 from stackpipe.rules import load_rules
@@ -103,8 +101,8 @@ def build_from_records(records, rules, output: str, *, level: str, verify: bool,
     if materialize:
         outputs["documents"] = result["kept"] | "WriteDocuments" >> WriteRecords(
             FileSystems.join(output, "documents"), schema, to_row, lambda r: r.id, shard_bytes)
-    outputs["rejected"] = result["rejected"] | "WriteRejected" >> WriteRecords(
-        FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id, shard_bytes)
+    outputs["rejected"] = result["rejected"] | "WriteRejected" >> WriteRejected(
+        FileSystems.join(output, "rejected"), rules.pii, shard_bytes)
     outputs["clusters"] = result["clusters"] | "WriteClusters" >> WriteRecords(
         FileSystems.join(output, "clusters"), CLUSTER_SCHEMA, cluster_row, lambda d: d.unit_id, shard_bytes,
         size_of=lambda d: 100)

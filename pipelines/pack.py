@@ -24,10 +24,11 @@ from apache_beam.io.parquetio import ReadFromParquet
 from stackpipe.beam.options import make_pipeline
 from stackpipe.beam.pack import SAMPLES_STAGE, PackRepositories
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteStats, clear_outputs, run_and_read
+from stackpipe.beam.write import (WriteDecontamReport, WriteRecords, WriteRejected, WriteStats, clear_outputs,
+                                  run_and_read)
 from stackpipe.curation import benchmark_decontaminator
 from stackpipe.packing.sample import STAGE
-from stackpipe.records import PACKED_SCHEMA, REJECTED_SCHEMA, packed_record_to_row, rejected_to_row, row_to_record
+from stackpipe.records import PACKED_SCHEMA, packed_record_to_row, row_to_record
 from stackpipe.rules import load_rules
 
 DEFAULT_SHARD_MB = 256
@@ -91,8 +92,7 @@ def build_from_records(records, rules, output: str, *, shard_bytes: int, materia
     outputs["rejected"] = (
         (result["rejected"], clean["rejected"])
         | "AllRejected" >> beam.Flatten()
-        | "WriteRejected" >> WriteRecords(
-            FileSystems.join(output, "rejected"), REJECTED_SCHEMA, rejected_to_row, lambda r: r.record.id, shard_bytes)
+        | "WriteRejected" >> WriteRejected(FileSystems.join(output, "rejected"), rules.pii, shard_bytes)
     )
     languages = clean["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
     stats = (

@@ -217,6 +217,18 @@ def packed_record_to_row(record: FileRecord) -> dict:
     return row
 
 
+def without_content(rejected: Rejected) -> Rejected:
+    """The rejection's metadata only: content emptied, its size and sha256 kept (a file
+    dropped before the PII stage still holds its secrets)."""
+    from dataclasses import replace
+
+    record = rejected.record
+    if not record.content:
+        return rejected
+    digest = record.content_hash or content_hash(record.content)
+    return replace(rejected, record=replace(record, content="", content_hash=digest))
+
+
 def rejected_to_row(rejected: Rejected) -> dict:
     row = record_to_row(rejected.record)
     row["stage"] = rejected.stage

@@ -8,6 +8,7 @@ shards follows from the total bytes, which is itself a deterministic function of
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -22,6 +23,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from stackpipe.beam.options import run_to_completion, translated_only
 from stackpipe.beam.stages import element_bytes
+from stackpipe.records import REJECTED_SCHEMA, Rejected, content_hash, rejected_to_row, without_content
 from stackpipe.stats import stats_document
 
 ROW_GROUP_ROWS = 4096  # small row groups let later stages split a shard across workers
@@ -126,6 +128,54 @@ class WriteRecords(beam.PTransform):
                 _WriteShard(self._directory, self._schema, self._to_row, _row_sort_key), count=count_view
             )
         )
+
+
+class _RedactRejected(beam.DoFn):
+    """A rejection with its content passed through PII redaction (the presidio engine is
+    built once per worker)."""
+
+    def __init__(self, pii_rules):
+        self._rules = dataclasses.replace(pii_rules, mode="redact")  # drop mode still redacts what it keeps
+        self._redactor = None
+
+    def setup(self):
+        from stackpipe.pii import PiiRedactor
+
+        self._redactor = PiiRedactor(self._rules)
+
+    def process(self, rejected: Rejected):
+        record = rejected.record
+        if record.content:
+            content, _ = self._redactor.redact(record.content)
+            record = dataclasses.replace(record, content=content, content_hash=content_hash(content))
+        yield dataclasses.replace(rejected, record=record)
+
+
+class WriteRejected(beam.PTransform):
+    """Write rejections to `directory/part-*.parquet` (REJECTED_SCHEMA) without any content
+    that has not been through PII redaction: by default metadata only (id, repo, path,
+    stage, reason, detail in meta, size and content hash); with the PII rules'
+    `rejected_content: redacted`, the content redacted. Outputs one dict per shard.
+
+    Args:
+      directory: output folder (any Beam filesystem path).
+      pii_rules: the run's `stackpipe.rules.PiiRules`.
+      target_shard_bytes: approximate bytes per shard (of what is written).
+    """
+
+    def __init__(self, directory: str, pii_rules, target_shard_bytes: int):
+        super().__init__()
+        self._directory = directory
+        self._pii_rules = pii_rules
+        self._target = target_shard_bytes
+
+    def expand(self, rejected):
+        if self._pii_rules.rejected_content == "redacted":
+            safe = rejected | "RedactContent" >> beam.ParDo(_RedactRejected(self._pii_rules))
+        else:
+            safe = rejected | "DropContent" >> beam.Map(without_content)
+        return safe | "WriteShards" >> WriteRecords(self._directory, REJECTED_SCHEMA, rejected_to_row,
+                                                    lambda r: r.record.id, self._target)
 
 
 def _row_sort_key(row: dict) -> tuple:
