@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from stackpipe.beam.dedup import DropExactDuplicates
-from stackpipe.beam.options import is_local, make_pipeline
 from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import (WriteDecontamReport, WriteRecords, WriteRejected, WriteStats, clear_outputs,
-                                  run_and_read)
+from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteRejected, WriteStats, run_job
 from stackpipe.curation import (
     STAGES,
     AssignLicenses,
@@ -101,14 +98,9 @@ OUTPUTS = ("documents/part-*", "rejected/part-*", "stats.json", "decontam_report
 
 
 def execute(command: str, args, beam_args: list[str], add_flow) -> tuple[dict, float]:
-    """Clear OUTPUT, build a pipeline, let `add_flow(pipeline, progress)` add the flow, run it;
-    returns (stats.json document or the translated-only marker, seconds). Shared by curate's
-    sources (files here, WARC in pipelines/commoncrawl.py)."""
-    clear_outputs(args.output, OUTPUTS)
-    started = time.monotonic()
-    pipeline = make_pipeline(beam_args, args.workers)
-    add_flow(pipeline, not args.no_progress and is_local(pipeline.options))
-    return run_and_read(pipeline, command, args.output), time.monotonic() - started
+    """`run_job` with curate's outputs and flags; shared by curate's sources (files here,
+    WARC in pipelines/commoncrawl.py)."""
+    return run_job(command, args.output, OUTPUTS, beam_args, args.workers, add_flow, progress=not args.no_progress)
 
 
 def run(argv: list[str] | None = None) -> dict:

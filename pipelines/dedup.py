@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -21,8 +20,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquet
 
 from stackpipe.beam.near_dedup import ClusterNearDuplicates
-from stackpipe.beam.options import make_pipeline
-from stackpipe.beam.write import WriteRecords, WriteRejected, WriteStats, clear_outputs, run_and_read
+from stackpipe.beam.inputs import completed_documents
+from stackpipe.beam.write import WriteRecords, WriteRejected, WriteStats, run_job
 from stackpipe.dedup.near import LEVELS, STAGE, cluster_row
 from stackpipe.records import (
     CLUSTER_SCHEMA,
@@ -62,9 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def input_pattern(directory: str) -> str:
-    for pattern in (FileSystems.join(directory, "documents", "*.parquet"), FileSystems.join(directory, "*.parquet")):
-        if FileSystems.match([pattern])[0].metadata_list:
-            return pattern
+    pattern = completed_documents(directory)
+    if pattern:
+        return pattern
     raise DedupInputError(f"input {directory!r} holds no Parquet documents (looked for documents/*.parquet and *.parquet)")
 
 
@@ -118,15 +117,12 @@ def run(argv: list[str] | None = None) -> dict:
     pattern = input_pattern(args.input)
     packed = input_is_packed(pattern)
     verify = args.verify if args.verify is not None else (args.level == "file" and rules.dedup.verify_file_level)
-    clear_outputs(args.output, [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json"])
-    started = time.monotonic()
-    pipeline = make_pipeline(beam_args, args.workers)
-    build(pipeline, pattern, rules, args.output, level=args.level, verify=verify, packed=packed,
-          shard_bytes=int(args.shard_mb * 1e6))
-    stats = run_and_read(pipeline, "dedup", args.output)
+    stats, elapsed = run_job("dedup", args.output, [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json"], beam_args,
+                             args.workers, lambda pipeline, _: build(
+                                 pipeline, pattern, rules, args.output, level=args.level, verify=verify,
+                                 packed=packed, shard_bytes=int(args.shard_mb * 1e6)))
     if stats.get("translated_only"):
         return stats
-    elapsed = time.monotonic() - started
     stage = stats["stages"][STAGE]
     print(
         f"stackpipe dedup ({args.level} level, verify {'on' if verify else 'off'}): {stage['input']:,} files "

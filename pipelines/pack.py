@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from dataclasses import replace
 
 import apache_beam as beam
@@ -21,11 +20,10 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquet
 
-from stackpipe.beam.options import make_pipeline
+from stackpipe.beam.inputs import completed_documents
 from stackpipe.beam.pack import SAMPLES_STAGE, PackRepositories
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import (WriteDecontamReport, WriteRecords, WriteRejected, WriteStats, clear_outputs,
-                                  run_and_read)
+from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteRejected, WriteStats, run_job
 from stackpipe.curation import benchmark_decontaminator
 from stackpipe.packing.sample import STAGE
 from stackpipe.records import PACKED_SCHEMA, packed_record_to_row, row_to_record
@@ -55,19 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def input_pattern(directory: str) -> str:
     """The Parquet files to read; checks the first one has the columns packing needs."""
-    for pattern in (FileSystems.join(directory, "documents", "*.parquet"), FileSystems.join(directory, "*.parquet")):
-        matches = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
-        if matches:
-            with FileSystems.open(matches[0]) as handle:
-                names = set(pq.read_schema(handle).names)
-            missing = [c for c in REQUIRED_COLUMNS if c not in names]
-            if missing:
-                raise PackInputError(f"{matches[0]} lacks column(s) {', '.join(missing)}; "
-                                     f"columns present: {', '.join(sorted(names))}")
-            if "files" in names:
-                raise PackInputError(f"{matches[0]} holds packed samples already (a `files` column): "
-                                     "pack reads the file-level output of curate or dedup")
-            return pattern
+    pattern = completed_documents(directory)
+    if pattern:
+        first = sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)[0]
+        with FileSystems.open(first) as handle:
+            names = set(pq.read_schema(handle).names)
+        missing = [c for c in REQUIRED_COLUMNS if c not in names]
+        if missing:
+            raise PackInputError(f"{first} lacks column(s) {', '.join(missing)}; "
+                                 f"columns present: {', '.join(sorted(names))}")
+        if "files" in names:
+            raise PackInputError(f"{first} holds packed samples already (a `files` column): "
+                                 "pack reads the file-level output of curate or dedup")
+        return pattern
     raise PackInputError(f"input {directory!r} holds no Parquet documents "
                          "(looked for documents/*.parquet and *.parquet)")
 
@@ -110,14 +108,12 @@ def run(argv: list[str] | None = None) -> dict:
     if args.max_chars is not None:
         rules = replace(rules, pack=replace(rules.pack, max_chars=args.max_chars))
     pattern = input_pattern(args.input)
-    clear_outputs(args.output, [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json", "decontam_report.json"])
-    started = time.monotonic()
-    pipeline = make_pipeline(beam_args, args.workers)
-    build(pipeline, pattern, rules, args.output, shard_bytes=int(args.shard_mb * 1e6))
-    stats = run_and_read(pipeline, "pack", args.output)
+    stats, elapsed = run_job("pack", args.output, [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json",
+                                                                                         "decontam_report.json"],
+                             beam_args, args.workers, lambda pipeline, _: build(
+                                 pipeline, pattern, rules, args.output, shard_bytes=int(args.shard_mb * 1e6)))
     if stats.get("translated_only"):
         return stats
-    elapsed = time.monotonic() - started
     files, samples = stats["stages"][STAGE], stats["stages"].get(SAMPLES_STAGE, {"kept": 0})
     print(
         f"stackpipe pack: {files['input']:,} files ({files['input_bytes'] / 1e6:,.1f} MB) in {elapsed:,.1f} s "

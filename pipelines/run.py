@@ -27,7 +27,8 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines import curate, dedup, pack, shards, tokenizer
 from stackpipe.beam.options import is_local, make_pipeline, run_to_completion, translated_only
 from stackpipe.beam.shards import RecordsToTables
-from stackpipe.beam.write import clear_outputs, write_bytes_atomically
+from stackpipe.beam.write import clear_outputs, refuse_foreign_manifest, write_bytes_atomically
+from stackpipe.outputs import RUN_MANIFEST_FORMAT, exclusive_output
 from stackpipe.rules import DEFAULT_RULES_DIR, load_rules
 from stackpipe.runconfig import (
     MARKER,
@@ -228,6 +229,12 @@ def run(argv: list[str] | None = None) -> dict:
         config = replace(config, output=args.output)
     if args.family is not None:
         config = replace(config, family=args.family)
+    refuse_foreign_manifest(FileSystems.join(config.output, RUN_MANIFEST), RUN_MANIFEST_FORMAT)
+    with exclusive_output(config.output, "run"):
+        return _run_locked(config, args, extra_beam_args)
+
+
+def _run_locked(config: RunConfig, args, extra_beam_args: list[str]) -> dict:
     rules = load_rules(config.rules or None)
     family = rules.fim.family(config.family)
     rules_digest = directory_digest(config.rules) if config.rules else directory_digest(_bundled_rules())
@@ -376,6 +383,7 @@ def run_manifest(config: RunConfig, plans: dict[str, list[Stage]], tokenizer_pat
     for entry in sources.values():
         entry["token_share"] = round(entry["tokens"] / totals["tokens"], 6) if totals["tokens"] else 0.0
     return {
+        "format": RUN_MANIFEST_FORMAT,
         "family": config.family,
         "seed": config.seed,
         "level": config.level,

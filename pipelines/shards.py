@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquetBatched
 
-from stackpipe.beam.options import make_pipeline
+from stackpipe.beam.inputs import completed_documents
 from stackpipe.beam.shards import TokenizeRecords, WriteShards
-from stackpipe.beam.write import clear_outputs, run_and_read
+from stackpipe.beam.write import refuse_foreign_manifest, run_job
+from stackpipe.outputs import SHARD_MANIFEST_PREFIX
 from stackpipe.rules import load_rules
 from stackpipe.tokens.manifest import MANIFEST_NAME, fim_settings
 from stackpipe.tokens.samples import SampleSettings
@@ -53,10 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def input_pattern(directory: str) -> str:
-    """DIR/documents/*.parquet when it exists, else DIR/*.parquet."""
-    for pattern in (FileSystems.join(directory, "documents", "*.parquet"), FileSystems.join(directory, "*.parquet")):
-        if FileSystems.match([pattern])[0].metadata_list:
-            return pattern
+    """DIR/documents/*.parquet of a finished job, else DIR/*.parquet."""
+    pattern = completed_documents(directory)
+    if pattern:
+        return pattern
     raise ShardInputError(f"input {directory!r} holds no Parquet documents (looked for documents/*.parquet and *.parquet)")
 
 
@@ -107,15 +107,14 @@ def run(argv: list[str] | None = None) -> dict:
                               max_tokens=args.seq_len or family.context_length)
     pattern = input_pattern(args.input)
     columns = input_columns(pattern)
-    clear_outputs(args.output, ("part-*", MANIFEST_NAME, "tokenizer.json"))
-    started = time.monotonic()
-    pipeline = make_pipeline(beam_args, args.workers)
-    build(pipeline, pattern, columns, bound, settings, args.output, family_name=args.family,
-          input_uri=args.input, shard_bytes=int(args.shard_mb * 1e6))
-    manifest = run_and_read(pipeline, "shards", args.output, MANIFEST_NAME)
+    refuse_foreign_manifest(FileSystems.join(args.output, MANIFEST_NAME), SHARD_MANIFEST_PREFIX)
+    manifest, elapsed = run_job("shards", args.output, ("part-*", MANIFEST_NAME, "tokenizer.json"), beam_args,
+                                args.workers, lambda pipeline, _: build(
+                                    pipeline, pattern, columns, bound, settings, args.output,
+                                    family_name=args.family, input_uri=args.input,
+                                    shard_bytes=int(args.shard_mb * 1e6)), document=MANIFEST_NAME)
     if manifest.get("translated_only"):
         return manifest
-    elapsed = time.monotonic() - started
     totals = manifest["totals"]
     print(
         f"stackpipe shards: {totals['input_documents']:,} documents -> {totals['rows']:,} rows, "

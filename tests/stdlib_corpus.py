@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sysconfig
 from pathlib import Path
 
@@ -27,11 +28,19 @@ def stdlib_records(limit: int, packages: tuple[str, ...] = ("email",)) -> list[F
     return records
 
 
-def write_documents(root: Path, records: list[FileRecord]) -> Path:
-    """A curate-style output directory (documents/part-*.parquet)."""
+def write_documents(root: Path, records: list[FileRecord], *, finished: bool = True) -> Path:
+    """A curate-style output directory (documents/part-*.parquet), with the stats.json
+    completion record a finished job writes last (`finished=False`: a killed job's)."""
     (root / "documents").mkdir(parents=True)
     rows = [record_to_row(r) for r in records]
     pq.write_table(pa.Table.from_pylist(rows, schema=FILE_SCHEMA), root / "documents" / "part-00000-of-00001.parquet")
+    return mark_finished(root) if finished else root
+
+
+def mark_finished(root: Path) -> Path:
+    """Write the stats.json a finished curate job ends with: it lists documents/'s shards."""
+    shards = [{"path": p.name, "rows": pq.read_metadata(p).num_rows} for p in sorted((root / "documents").glob("*.parquet"))]
+    (root / "stats.json").write_text(json.dumps({"stages": {}, "outputs": {"documents": shards}}))
     return root
 
 

@@ -15,7 +15,7 @@ import pytest
 from pipelines import shards as shards_pipeline
 from pipelines import tokenizer as tokenizer_pipeline
 from stackpipe.cli import main as cli_main
-from stdlib_corpus import stdlib_records
+from stdlib_corpus import mark_finished, stdlib_records
 from stackpipe.records import FILE_SCHEMA, PACKED_SCHEMA, SHARD_SCHEMA, FileRecord, record_to_row
 from stackpipe.tokens.megatron import export_megatron
 
@@ -28,7 +28,7 @@ def curated(tmp_path_factory) -> Path:
     for index, part in enumerate((rows[:80], rows[80:])):
         pq.write_table(pa.Table.from_pylist(part, schema=FILE_SCHEMA),
                        root / "documents" / f"part-{index:05d}-of-00002.parquet")
-    return root
+    return mark_finished(root)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import math
+import time
 import uuid
 from typing import Callable
 
@@ -21,8 +22,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
-from stackpipe.beam.options import run_to_completion, translated_only
+from stackpipe.beam.options import is_local, make_pipeline, run_to_completion, translated_only
 from stackpipe.beam.stages import element_bytes
+from stackpipe.outputs import check_owned_manifest, exclusive_output
 from stackpipe.records import REJECTED_SCHEMA, Rejected, content_hash, rejected_to_row, without_content
 from stackpipe.stats import stats_document
 
@@ -42,17 +44,25 @@ def shard_of(record_id: str, count: int) -> int:
 
 
 def clear_outputs(output: str, patterns) -> None:
-    """Remove an earlier run's outputs (`patterns` under `output`), so a rerun that writes
-    fewer shards leaves no stale part behind."""
-    stale = [m.path for pattern in patterns
-             for r in FileSystems.match([FileSystems.join(output, pattern)]) for m in r.metadata_list]
+    """Remove an earlier run's outputs (`patterns` under `output`) and the temporaries a
+    killed run left beside them, so a rerun that writes fewer shards leaves no stale part."""
+    folders = {FileSystems.split(FileSystems.join(output, pattern))[0] for pattern in patterns}
+    globs = [FileSystems.join(output, p) for p in patterns] + [FileSystems.join(f, ".*.tmp-*") for f in sorted(folders)]
+    stale = [m.path for pattern in globs for r in FileSystems.match([pattern]) for m in r.metadata_list]
     if stale:
         FileSystems.delete(stale)
 
 
+def temporary_sibling(path: str) -> str:
+    """A hidden name beside `path`: readers of the folder (pyarrow datasets, Hugging Face
+    `datasets`, Spark) skip names starting with '.', so a killed write never breaks them."""
+    folder, name = FileSystems.split(path)
+    return FileSystems.join(folder, f".{name}.tmp-{uuid.uuid4().hex}")
+
+
 def write_bytes_atomically(path: str, data: bytes) -> None:
     """Write to a temporary sibling, then rename over `path` (local, gs://, s3://...)."""
-    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+    temporary = temporary_sibling(path)
     with FileSystems.create(temporary) as handle:
         handle.write(data)
     FileSystems.rename([temporary], [path])
@@ -257,6 +267,29 @@ class WriteDecontamReport(beam.PTransform):
         return (rejected
                 | "TallyHits" >> beam.CombineGlobally(_DecontamReportFn())
                 | "WriteReport" >> beam.Map(lambda text: write_bytes_atomically(path, text.encode("utf-8"))))
+
+
+def refuse_foreign_manifest(path: str, format_prefix: str) -> None:
+    """Stop before a run replaces a `manifest.json` it did not write (a user's own)."""
+    text = None
+    if FileSystems.exists(path):
+        with FileSystems.open(path) as handle:
+            text = handle.read().decode("utf-8", errors="replace")
+    check_owned_manifest(path, text, expected_prefix=format_prefix)
+
+
+def run_job(command: str, output: str, outputs, beam_args: list[str], workers: int, add_flow, *,
+            progress: bool = True, document: str = "stats.json") -> tuple[dict, float]:
+    """Run one job into `output` as its only writer: take the output's lock, clear an
+    earlier run's `outputs` (patterns), build a pipeline, let `add_flow(pipeline,
+    progress)` add the flow, run it. Returns (the completion document it wrote last, or
+    the translated-only marker; seconds)."""
+    with exclusive_output(output, command):
+        clear_outputs(output, outputs)
+        started = time.monotonic()
+        pipeline = make_pipeline(beam_args, workers)
+        add_flow(pipeline, progress and is_local(pipeline.options))
+        return run_and_read(pipeline, command, output, document), time.monotonic() - started
 
 
 def run_and_read(pipeline, command: str, output: str, document: str = "stats.json") -> dict:

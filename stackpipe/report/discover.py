@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from stackpipe.outputs import incompleteness
+
 MANIFEST_FORMAT_PREFIX = "stackpipe-shards/"
 CURATE_STAGES = frozenset({"read", "decode", "quality", "license", "pii", "decontam", "exact_dedup"})
 # Flow order of the kinds (dedup_repo: repository-level dedup of packed samples).
@@ -111,10 +113,15 @@ def discover(root: str | os.PathLike) -> RunParts:
         subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d not in ("documents", "rejected"))
         here = Path(directory)
         name = here.relative_to(root).as_posix()
+        documents = sorted((here / "documents").glob("*.parquet"))
+        if documents:  # never report on a killed or mixed run's partial output
+            problem = incompleteness(str(here), read_json(here / "stats.json") if "stats.json" in files else None,
+                                     [d.name for d in documents])
+            if problem:
+                raise ReportInputError(problem)
         if "stats.json" in files:
             parts.stats[name] = read_json(here / "stats.json")
             parts.kinds[name] = stage_kind(here / "stats.json", parts.stats[name])
-            documents = sorted((here / "documents").glob("*.parquet"))
             if documents:
                 parts.documents[name] = documents
             clusters = sorted((here / "clusters").glob("*.parquet"))
