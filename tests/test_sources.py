@@ -142,6 +142,23 @@ def test_file_above_max_file_bytes_is_too_large(tmp_path):
     assert "max_file_bytes 100,000" in rejected[0].record.meta["detail"]
 
 
+def test_empty_file_is_rejected_as_empty(tmp_path):
+    expected = real_tree(tmp_path / "repo")
+    (tmp_path / "repo" / "empty.py").write_bytes(b"")
+    files, rejected = read_all(plan_inputs([str(tmp_path)], RULES))
+    assert {p for _, p in files} == set(expected)
+    assert reasons(rejected) == {("empty.py", "empty")}
+    assert rejected[0].record.size_bytes == 0 and "empty" in rejected[0].record.meta["detail"]
+
+
+def test_empty_archive_members_are_rejected_as_empty(tmp_path):
+    members = {**archive_members(), "repo-main/empty.py": b""}
+    for path in (write_tar(tmp_path / "r.tar", members), write_zip(tmp_path / "r.zip", members)):
+        files, rejected = read_all(plan_inputs([str(path)], RULES))
+        assert {p for _, p in files} == set(REAL_FILES)
+        assert reasons(rejected) == {("empty.py", "empty")}, path.name
+
+
 def test_fifo_is_not_a_regular_file(tmp_path):
     real_tree(tmp_path / "repo")
     os.mkfifo(tmp_path / "repo" / "pipe")
@@ -329,6 +346,16 @@ def test_table_row_above_max_file_bytes_is_too_large(tmp_path):
         ("octo/beta", "big.py", "too_large", 1_200_000)]
 
 
+def test_empty_table_row_is_rejected_as_empty(tmp_path):
+    rows = [V2_ROW, {**V2_ROW, "path": "empty.py", "content": ""}]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "t.parquet")
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    for name in ("t.parquet", "t.jsonl"):
+        files, rejected = read_all(plan_inputs([str(tmp_path / name)], RULES))
+        assert list(files) == [("octo/beta", "src/b.py")]
+        assert [(r.record.repo, r.record.path, r.reason) for r in rejected] == [("octo/beta", "empty.py", "empty")]
+
+
 def test_truncated_jsonl_gz_keeps_rows_before_the_cut(tmp_path):
     rows = [json.dumps({**V2_ROW, "path": f"f{i}.py", "content": f"x = {i}\n" * 50}) for i in range(400)]
     data = gzip.compress("\n".join(rows).encode() + b"\n")
@@ -386,7 +413,8 @@ def test_python_env_distribution_reads_its_record_files_and_licence_file():
     unit = next(u for u in plan_inputs(["python-env://site-packages"], RULES) if u.repo == "pypi/iniconfig")
     files, rejected = read_all([unit])
     paths = {p for _, p in files}
-    assert not rejected and "iniconfig/__init__.py" in paths
+    assert {r.reason for r in rejected} <= {"empty"}  # py.typed: a 0-byte marker file
+    assert "iniconfig/__init__.py" in paths
     assert any(p.split("/")[-1].upper().startswith("LICENSE") for p in paths)
     assert not any(p.endswith((".pyc", "RECORD", "INSTALLER", "WHEEL")) for p in paths)
     assert {f.license for f in files.values()} == {unit.license}

@@ -2,9 +2,10 @@
 
 The driver calls `plan_inputs` to turn input URIs into a sorted list of `InputUnit`s
 (listing only); workers call `read_unit` on each. Reading never raises for bad data: a
-symlink, an oversize file, a hostile archive member, a corrupt stream or a malformed
-row becomes a `Rejected` record whose `meta["detail"]` says what was wrong, and the
-rest of the unit is still read. `decode_text` turns bytes into text for the decode stage.
+symlink, an oversize or empty file, a hostile archive member, a name that is not valid
+UTF-8 (`undecodable_path`, under an escaped name: see units.undecodable_name), a
+corrupt stream or a malformed row becomes a `Rejected` record whose `meta["detail"]`
+says what was wrong, and the rest of the unit is still read. `decode_text` turns bytes into text for the decode stage.
 
 Modules: uris (URI and file-name rules), storage (listing and opening through
 smart_open), streams (bounded gz/zst inflation), plan (URIs -> units), repos

@@ -7,13 +7,16 @@ is dropped from the paths. `ArchiveLimits` bounds what one archive may cost: pas
 `max_members` entries or `max_total_bytes` inflated bytes the rest is refused as
 `archive_limit`; a zip member inflating more than `max_compression_ratio` is refused as
 `compression_ratio`. A corrupt or truncated archive yields what was read before the
-damage plus one `corrupt_input` record.
+damage plus one `corrupt_input` record. A member whose name is not valid UTF-8 is refused
+as `undecodable_path` (tarfile hands such a name on with surrogate escapes; zipfile
+cannot open an archive holding one under the UTF-8 flag, so `_ZipNames` steps in).
 """
 
 from __future__ import annotations
 
 import contextlib
 import stat
+import struct
 import tarfile
 import zipfile
 import zlib
@@ -23,7 +26,7 @@ from stackpipe.records import RawFile, Rejected
 from stackpipe.rules import SourceRules
 from stackpipe.sources.storage import open_raw
 from stackpipe.sources.streams import CorruptStream, StreamLimit, decompressed
-from stackpipe.sources.units import InputUnit, refuse, too_large_detail
+from stackpipe.sources.units import InputUnit, refuse, refuse_undecodable, size_refusal
 from stackpipe.sources.uris import basename, common_top_dir, compression, is_unsafe_member, normalize_member
 
 TAR_ERRORS = (tarfile.TarError, CorruptStream, EOFError, zlib.error, OSError)
@@ -111,7 +114,7 @@ def _read_tar(unit: InputUnit, rules: SourceRules) -> Iterator[RawFile | Rejecte
                 if member.isdir():
                     continue
                 unsafe = is_unsafe_member(member.name)
-                if unsafe:
+                if unsafe:  # refuse() escapes a name that is also undecodable
                     yield refuse(unit, member.name, "unsafe_path", unsafe, member.size)
                     continue
                 path = _member_path(normalize_member(member.name), top)
@@ -136,6 +139,10 @@ def _read_tar(unit: InputUnit, rules: SourceRules) -> Iterator[RawFile | Rejecte
 
 
 def _tar_refusal(unit: InputUnit, member: tarfile.TarInfo, path: str, limit: int) -> Rejected | None:
+    """Why a member is not read, from its header alone; None to read it."""
+    undecodable = refuse_undecodable(unit, path, member.size)
+    if undecodable is not None:
+        return undecodable
     if member.issym():
         return refuse(unit, path, "symlink", f"symbolic link to {member.linkname!r}")
     if member.islnk():
@@ -144,9 +151,7 @@ def _tar_refusal(unit: InputUnit, member: tarfile.TarInfo, path: str, limit: int
         kind = {tarfile.CHRTYPE: "character device", tarfile.BLKTYPE: "block device",
                 tarfile.FIFOTYPE: "fifo"}.get(member.type, f"tar entry of type {member.type!r}")
         return refuse(unit, path, "not_regular_file", f"{kind}, not a regular file")
-    if member.size > limit:  # the header says so: the data is skipped, never held
-        return refuse(unit, path, "too_large", too_large_detail(member.size, limit), member.size)
-    return None
+    return size_refusal(unit, path, member.size, limit)  # from the header: the data is skipped, never held
 
 
 # --- zip -----------------------------------------------------------------------------
@@ -160,13 +165,65 @@ def _read_zip(unit: InputUnit, rules: SourceRules) -> Iterator[RawFile | Rejecte
         yield _corrupt(unit, archive_path, f"cannot open: {error}")
         return
     with raw:
+        names = _ZipNames(raw)
         try:
-            archive = zipfile.ZipFile(raw)
+            archive = zipfile.ZipFile(names)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
             yield _corrupt(unit, archive_path, f"not a readable zip: {error}")
             return
+        names.patching = False  # the central directory is read: member data passes untouched
         with archive:
+            infos = archive.infolist()
+            for index, name in names.undecodable.items():
+                if index < len(infos):
+                    infos[index].filename = name  # as tarfile and os.scandir hand such a name on
             yield from _zip_members(unit, archive, rules)
+
+
+class _ZipNames:
+    """The zip's file object, as zipfile sees it while reading the central directory.
+
+    An entry flagged as having a UTF-8 name (general purpose bit 11) whose name is not
+    valid UTF-8 makes zipfile refuse the whole archive (UnicodeDecodeError). Here such an
+    entry loses the flag, so zipfile decodes its name as cp437 and reads on; its name is
+    kept in `undecodable` (entry index -> name with surrogate escapes) to be refused.
+    """
+
+    CENTRAL = struct.Struct("<4s4B4HL2L5H2L")  # zipfile's structCentralDir
+    SIGNATURE = b"PK\x01\x02"
+    UTF8_FLAG = 1 << 11
+
+    def __init__(self, raw: IO[bytes]):
+        self._raw = raw
+        self.patching = True
+        self.undecodable: dict[int, str] = {}
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if self.patching and data[:4] == self.SIGNATURE:  # zipfile reads the central directory in one call
+            data = self._unflag(data)
+        return data
+
+    def _unflag(self, data: bytes) -> bytes:
+        self.undecodable = {}  # the last such read is the central directory's (an earlier one: the end-record search)
+        patched, pos, index = bytearray(data), 0, 0
+        while data[pos:pos + 4] == self.SIGNATURE and pos + self.CENTRAL.size <= len(data):
+            fields = self.CENTRAL.unpack_from(data, pos)
+            flags, name_length = fields[5], fields[12]
+            start = pos + self.CENTRAL.size
+            name = data[start:start + name_length]
+            if flags & self.UTF8_FLAG:
+                try:
+                    name.decode("utf-8")
+                except UnicodeDecodeError:
+                    struct.pack_into("<H", patched, pos + 8, flags & ~self.UTF8_FLAG)
+                    self.undecodable[index] = name.decode("utf-8", "surrogateescape")
+            pos = start + name_length + fields[13] + fields[14]  # + extra field + comment
+            index += 1
+        return bytes(patched) if self.undecodable else data
+
+    def __getattr__(self, name: str):  # seek, tell, seekable, ...: the file's own
+        return getattr(self._raw, name)
 
 
 def _zip_members(unit: InputUnit, archive: zipfile.ZipFile, rules: SourceRules) -> Iterator[RawFile | Rejected]:
@@ -211,13 +268,18 @@ def _zip_members(unit: InputUnit, archive: zipfile.ZipFile, rules: SourceRules) 
 
 
 def _zip_refusal(unit: InputUnit, info: zipfile.ZipInfo, path: str, rules: SourceRules) -> Rejected | None:
+    """Why a member is not read, from the central directory alone; None to read it."""
+    undecodable = refuse_undecodable(unit, path, info.file_size)
+    if undecodable is not None:
+        return undecodable
     mode = info.external_attr >> 16  # unix mode bits, when a unix zip wrote them
     if stat.S_ISLNK(mode):
         return refuse(unit, path, "symlink", "symbolic link stored in the zip")
     if mode and stat.S_IFMT(mode) and not stat.S_ISREG(mode):
         return refuse(unit, path, "not_regular_file", f"zip entry of mode {oct(mode)}, not a regular file")
-    if info.file_size > rules.max_file_bytes:
-        return refuse(unit, path, "too_large", too_large_detail(info.file_size, rules.max_file_bytes), info.file_size)
+    size = size_refusal(unit, path, info.file_size, rules.max_file_bytes)
+    if size is not None:
+        return size
     ratio = info.file_size / max(info.compress_size, 1)
     if ratio > rules.archive.max_compression_ratio:
         return refuse(unit, path, "compression_ratio",

@@ -1,7 +1,8 @@
 """Repository directories: one directory (local or under an object-store prefix) per repository.
 
 The walk is listed once per unit and read file by file; every file that may not be read
-(symlink, special file, too large, unreadable) becomes a rejected record instead.
+(a name that is not valid UTF-8, symlink, special file, too large, empty, unreadable)
+becomes a rejected record instead.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Iterable, Iterator
 from stackpipe.records import RawFile, Rejected
 from stackpipe.rules import SourceRules
 from stackpipe.sources.storage import Entry, open_raw, walk
-from stackpipe.sources.units import InputUnit, refuse, too_large_detail
+from stackpipe.sources.units import EMPTY_DETAIL, InputUnit, refuse, refuse_undecodable, size_refusal
 
 
 def read_repo_dir(unit: InputUnit, rules: SourceRules) -> Iterator[RawFile | Rejected]:
@@ -23,16 +24,22 @@ def read_entries(unit: InputUnit, entries: Iterable[Entry], rules: SourceRules) 
     """Read listed entries as files of `unit`'s repository, refusing what may not be read."""
     limit = rules.max_file_bytes
     for entry in entries:
-        if entry.kind == "symlink":
-            yield refuse(unit, entry.rel, "symlink", entry.detail)
-        elif entry.kind == "special":
-            yield refuse(unit, entry.rel, "not_regular_file", f"{entry.detail}, not a regular file")
-        elif entry.kind == "unreadable":
-            yield refuse(unit, entry.rel, "unreadable", entry.detail)
-        elif entry.size > limit:
-            yield refuse(unit, entry.rel, "too_large", too_large_detail(entry.size, limit), entry.size)
-        else:
-            yield read_file(unit, entry.uri, entry.rel, limit)
+        refusal = entry_refusal(unit, entry, limit)
+        yield refusal if refusal is not None else read_file(unit, entry.uri, entry.rel, limit)
+
+
+def entry_refusal(unit: InputUnit, entry: Entry, limit: int) -> Rejected | None:
+    """Why a listed entry is not read, from its name and listing alone; None to read it."""
+    undecodable = refuse_undecodable(unit, entry.rel, entry.size)  # the repository name, or any path component
+    if undecodable is not None:
+        return undecodable
+    if entry.kind == "symlink":
+        return refuse(unit, entry.rel, "symlink", entry.detail)
+    if entry.kind == "special":
+        return refuse(unit, entry.rel, "not_regular_file", f"{entry.detail}, not a regular file")
+    if entry.kind == "unreadable":
+        return refuse(unit, entry.rel, "unreadable", entry.detail)
+    return size_refusal(unit, entry.rel, entry.size, limit)
 
 
 def read_file(unit: InputUnit, uri: str, path: str, limit: int) -> RawFile | Rejected:
@@ -44,4 +51,6 @@ def read_file(unit: InputUnit, uri: str, path: str, limit: int) -> RawFile | Rej
         return refuse(unit, path, "unreadable", f"cannot read {uri!r}: {error.strerror or error}")
     if len(data) > limit:
         return refuse(unit, path, "too_large", f"grew past max_file_bytes {limit:,} after listing", len(data))
+    if not data:  # emptied since listing
+        return refuse(unit, path, "empty", EMPTY_DETAIL)
     return RawFile(source=unit.source, repo=unit.repo, path=path, data=data, license=unit.license)

@@ -3,7 +3,10 @@
 Column names differ between dumps (The Stack v1 says `max_stars_repo_name`, v2 says
 `repo_name`); `TableColumns` lists candidates per field and the first present wins. A
 table without any content column is one `missing_column` record; a bad row is one
-`malformed_row` record and the rest of the table is still read.
+`malformed_row` record and the rest of the table is still read. A row whose repository or
+path cell is not valid text (invalid UTF-8 in a Parquet string, a lone surrogate in JSON)
+is `undecodable_path`; any other text cell that is not: `malformed_row`. Empty content:
+`empty`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from stackpipe.records import RawFile, Rejected
 from stackpipe.rules import SourceRules, TableColumns
 from stackpipe.sources.storage import open_raw
 from stackpipe.sources.streams import CorruptStream, decompressed
-from stackpipe.sources.units import InputUnit, refuse, too_large_detail
+from stackpipe.sources.units import InputUnit, refuse, refuse_undecodable, size_refusal, undecodable_name
 from stackpipe.sources.uris import basename, compression
 
 BATCH_ROWS = 1024  # rows turned into Python objects at a time: bounds memory beyond the row group
@@ -90,6 +93,49 @@ def row_file(unit: InputUnit, columns: ColumnMap, row: Mapping[str, Any], data: 
     )
 
 
+def _fallback_name(uri: str) -> str:
+    """The table's file name, for the path of a row without one (escaped if not valid text)."""
+    name = basename(uri)
+    return undecodable_name(name) or name
+
+
+def checked_row(unit: InputUnit, record: RawFile, size: int, limit: int, where: str) -> RawFile | Rejected:
+    """`record` (a row's RawFile, its content `size` bytes) unless its names or other
+    text cells are not valid text, or its size is refused."""
+    refusal = refuse_undecodable(unit, record.path, size, repo=record.repo)
+    if refusal is not None:
+        return refusal
+    cells = {"license": record.license, "license_type": record.license_type, "revision": record.revision,
+             "language": record.language_hint, **record.meta}
+    bad = next((name for name, value in cells.items() if undecodable_name(value) is not None), None)
+    if bad is not None:
+        return refuse(unit, record.path, "malformed_row", f"{where}: its {bad} is not valid UTF-8 text: "
+                      f"'{undecodable_name(cells[bad])}'", size, repo=record.repo)
+    refusal = size_refusal(unit, record.path, size, limit, repo=record.repo)
+    return refusal if refusal is not None else record
+
+
+def _pylist(column) -> list:
+    """Cells as Python values; text that is not valid UTF-8 keeps its bad bytes as surrogate
+    escapes (as a file name on disk would), for `checked_row` to refuse, instead of raising."""
+    import pyarrow as pa
+
+    def text(value: bytes | None) -> str | None:
+        return None if value is None else value.decode("utf-8", "surrogateescape")
+
+    try:
+        return column.to_pylist()
+    except UnicodeDecodeError:
+        kind = column.type
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            return [text(v) for v in column.cast(pa.large_binary()).to_pylist()]
+        if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and (
+                pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)):  # licences
+            return [None if cell is None else [text(v) for v in cell]
+                    for cell in column.cast(pa.large_list(pa.large_binary())).to_pylist()]
+        raise
+
+
 # --- Parquet -------------------------------------------------------------------------
 
 
@@ -149,20 +195,19 @@ def _batch_rows(unit: InputUnit, batch, columns: ColumnMap, rules: SourceRules, 
     if pc.any(too_large).as_py():  # keep oversize cells out of Python memory
         content = pc.if_else(too_large, pa.scalar(None, content.type), content)
     datas, sizes = content.to_pylist(), lengths.to_pylist()
-    others = {name: batch.column(name).to_pylist() for name in columns.names() if name != columns.content}
-    name = basename(unit.uri)
+    others = {name: _pylist(batch.column(name)) for name in columns.names() if name != columns.content}
+    name = _fallback_name(unit.uri)
     for index, (data, size) in enumerate(zip(datas, sizes)):
         row = {key: values[index] for key, values in others.items()}
         fallback = f"{name}:{first_row + index}"
-        if size is not None and size > limit:
-            record = row_file(unit, columns, row, b"", fallback)
-            yield refuse(unit, record.path, "too_large", too_large_detail(size, limit), size, repo=record.repo)
-        elif data is None:
+        oversize = size is not None and size > limit  # its cell was nulled above
+        if data is None and not oversize:
             record = row_file(unit, columns, row, b"", fallback)
             yield refuse(unit, record.path, "malformed_row",
                          f"row {first_row + index} of {unit.uri!r} has a null {columns.content!r}", repo=record.repo)
         else:
-            yield row_file(unit, columns, row, data, fallback)
+            yield checked_row(unit, row_file(unit, columns, row, data or b"", fallback), size, limit,
+                              f"row {first_row + index} of {unit.uri!r}")
 
 
 # --- JSONL ---------------------------------------------------------------------------
@@ -170,7 +215,7 @@ def _batch_rows(unit: InputUnit, batch, columns: ColumnMap, rules: SourceRules, 
 
 def read_jsonl(unit: InputUnit, rules: SourceRules) -> Iterator[RawFile | Rejected]:
     """Rows of the JSON-lines file `unit.uri`; the first row decides which columns are used."""
-    name, limit = basename(unit.uri), rules.max_file_bytes
+    name, limit = _fallback_name(unit.uri), rules.max_file_bytes
     max_line = 6 * limit + (1 << 20)  # JSON may escape every character as \\uXXXX
     try:
         raw = open_raw(unit.uri)
@@ -229,7 +274,5 @@ def _jsonl_row(unit: InputUnit, columns: ColumnMap | None, row: Any, where: str,
         record = row_file(unit, columns, row, b"", fallback)
         return refuse(unit, record.path, "malformed_row", f"{where}: content holds a lone surrogate at {error.start}",
                       repo=record.repo)
-    if len(data) > limit:
-        record = row_file(unit, columns, row, b"", fallback)
-        return refuse(unit, record.path, "too_large", too_large_detail(len(data), limit), len(data), repo=record.repo)
-    return row_file(unit, columns, row, data, fallback)
+    return checked_row(unit, row_file(unit, columns, row, data if len(data) <= limit else b"", fallback),
+                       len(data), limit, where)
