@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import ipaddress
+import math
 import re
 import types
 import typing
@@ -26,9 +27,75 @@ class RulesError(ValueError):
     """A rules file is missing, malformed, or holds an unknown key or a bad value."""
 
 
-def _probability(name: str, value: float | None) -> None:
-    if value is not None and not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be within [0, 1], got {value}")
+class _FieldError(ValueError):
+    """A bad value of one field; the loader turns `key` (relative to the dataclass) into
+    the full key path of the file."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(key, problem)
+        self.key, self.problem = key, problem
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric rules field may take: bounds included unless `open_low` /
+    `open_high`, NaN and infinities never. `None` (a check turned off) always passes; on a
+    tuple field every entry is checked."""
+
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+
+    def __str__(self) -> str:
+        low, high = _number(self.low), _number(self.high)
+        if self.low is not None and self.high is not None:
+            return f"within {'(' if self.open_low else '['}{low}, {high}{')' if self.open_high else ']'}"
+        if self.low is not None:
+            return f"{'greater than' if self.open_low else 'at least'} {low}"
+        return f"{'less than' if self.open_high else 'at most'} {high}"
+
+    def admits(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if self.low is not None and (value <= self.low if self.open_low else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.open_high else value <= self.high)
+
+    def check(self, key: str, value: Any) -> None:
+        for index, item in enumerate(value) if isinstance(value, tuple) else [(None, value)]:
+            if item is not None and not self.admits(item):
+                raise _FieldError(key if index is None else f"{key}[{index}]", f"must be {self}, got {item!r}")
+
+
+def _number(value: float | None) -> str:
+    """1.0 as 1, 0.5 as 0.5: bounds read like the YAML that sets them."""
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _ranged(default: Any, low: float | None = None, high: float | None = None, *,
+            open_low: bool = False, open_high: bool = False) -> Any:
+    """A dataclass field whose value must lie within `low` .. `high` (see `Range`)."""
+    return field(default=default, metadata={"range": Range(low, high, open_low, open_high)})
+
+
+def _fraction(default: float | None) -> Any:
+    """A fraction or a probability: within [0, 1]."""
+    return _ranged(default, 0.0, 1.0)
+
+
+class _Checked:
+    """Base of the rules dataclasses with numbers: on construction (`dataclasses.replace`
+    too) each field declared with `_ranged` / `_fraction` is checked against its `Range`.
+    A subclass with a `__post_init__` of its own calls `super().__post_init__()` first."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            if "range" in f.metadata:
+                f.metadata["range"].check(f.name, getattr(self, f.name))
 
 
 # --- languages.yaml ------------------------------------------------------------------
@@ -71,37 +138,48 @@ class LanguageRules:
 
 # --- quality.yaml --------------------------------------------------------------------
 
-
-@dataclass(frozen=True, kw_only=True)
-class EncodedDataRules:
-    """StarCoder2's encoded-data filter: runs of base64, hex or unicode escapes."""
-
-    min_base64_chars: int = 64
-    min_hex_bytes: int = 8
-    min_unicode_escapes: int = 12
-    max_run_chars: int = 1024
-    max_fraction: float = 0.5
+XML_DECLARATION = "<?xml version="  # what `reject_xml_declaration` looks for (stackpipe.quality.checks)
 
 
 @dataclass(frozen=True, kw_only=True)
-class QualityThresholds:
-    """Thresholds of the file-level checks; `None` turns a check off."""
+class EncodedDataRules(_Checked):
+    """StarCoder2's encoded-data filter: runs of base64, hex or unicode escapes.
+    `max_run_chars` 0 drops a file with any run at all."""
 
-    min_chars: int | None = None
-    max_chars: int | None = None
-    min_lines: int | None = None
-    max_lines: int | None = None
-    max_line_length: int | None = 1000
-    max_mean_line_length: float | None = 100.0
-    min_alphanum_fraction: float | None = 0.25
-    min_alpha_fraction: float | None = 0.25
+    min_base64_chars: int = _ranged(64, 1)
+    min_hex_bytes: int = _ranged(8, 1)
+    min_unicode_escapes: int = _ranged(12, 1)
+    max_run_chars: int = _ranged(1024, 0)
+    max_fraction: float = _fraction(0.5)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QualityThresholds(_Checked):
+    """Thresholds of the file-level checks; `None` turns a check off (a minimum of 0
+    keeps everything too; a maximum keeps at least one character or line)."""
+
+    min_chars: int | None = _ranged(None, 0)
+    max_chars: int | None = _ranged(None, 1)
+    min_lines: int | None = _ranged(None, 0)
+    max_lines: int | None = _ranged(None, 1)
+    max_line_length: int | None = _ranged(1000, 1)
+    max_mean_line_length: float | None = _ranged(100.0, 0, open_low=True)
+    min_alphanum_fraction: float | None = _fraction(0.25)
+    min_alpha_fraction: float | None = _fraction(0.25)
     reject_xml_declaration: bool = False
-    xml_declaration_window: int = 100
-    min_html_visible_fraction: float | None = None
-    min_html_visible_chars: int | None = None
-    autogenerated_header_lines: int | None = 5
+    xml_declaration_window: int = _ranged(100, len(XML_DECLARATION))  # a shorter window never holds it
+    min_html_visible_fraction: float | None = _fraction(None)
+    min_html_visible_chars: int | None = _ranged(None, 0)
+    autogenerated_header_lines: int | None = _ranged(5, 1)  # 0 lines would hold no marker: use null
     autogenerated_keywords: tuple[str, ...] = ()
     encoded_data: EncodedDataRules | None = EncodedDataRules()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for low, high in (("min_chars", "max_chars"), ("min_lines", "max_lines")):
+            minimum, maximum = getattr(self, low), getattr(self, high)
+            if minimum is not None and maximum is not None and minimum > maximum:
+                raise _FieldError(low, f"must not exceed {high} ({maximum}), got {minimum}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,26 +188,43 @@ class QualityRules:
     overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     _resolved: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # Overrides are applied lazily (`for_language`): check each one now, on top of the defaults.
+        for language, override in self.overrides.items():
+            apply_thresholds(self.defaults, override, key=f"overrides.{language}")
+
     def for_language(self, language: str) -> QualityThresholds:
         """Defaults with the language's overrides applied (cached)."""
         resolved = self._resolved.get(language)
         if resolved is None:
             override = self.overrides.get(language, {})
-            resolved = dataclasses.replace(self.defaults, **override) if override else self.defaults
+            resolved = apply_thresholds(self.defaults, override, key=f"overrides.{language}")
             self._resolved[language] = resolved
         return resolved
+
+
+def apply_thresholds(base: QualityThresholds, override: Mapping[str, Any], *, key: str) -> QualityThresholds:
+    """`base` with `override` (QualityThresholds keys) applied; a value out of range, or
+    a minimum above its maximum, is a ValueError naming the key under `key`."""
+    if not override:
+        return base
+    try:
+        return dataclasses.replace(base, **override)
+    except _FieldError as error:
+        raise _FieldError(f"{key}.{error.key}", error.problem) from None
 
 
 # --- sources.yaml --------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
-class ArchiveLimits:
-    """Bounds that keep a hostile archive (zip bomb, million-member tar) from hurting a worker."""
+class ArchiveLimits(_Checked):
+    """Bounds that keep a hostile archive (zip bomb, million-member tar) from hurting a worker.
+    A stored (uncompressed) member has a compression ratio of 1."""
 
-    max_members: int = 200_000
-    max_total_bytes: int = 4 * 1024**3
-    max_compression_ratio: float = 200.0
+    max_members: int = _ranged(200_000, 1)
+    max_total_bytes: int = _ranged(4 * 1024**3, 1)
+    max_compression_ratio: float = _ranged(200.0, 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,9 +244,9 @@ class TableColumns:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SourceRules:
-    max_file_bytes: int = 1_000_000
-    max_decode_chaos: float = 0.2
+class SourceRules(_Checked):
+    max_file_bytes: int = _ranged(1_000_000, 1)
+    max_decode_chaos: float = _fraction(0.2)  # charset-normalizer's chaos is within [0, 1]
     archive: ArchiveLimits = ArchiveLimits()
     table_columns: TableColumns = TableColumns()
     skip_dirs: tuple[str, ...] = (".git", ".hg", ".svn", "__pycache__", "node_modules", ".tox", ".venv")
@@ -183,36 +278,31 @@ class TokenRoles:
 
 
 @dataclass(frozen=True, kw_only=True)
-class FimSettings:
-    rate: float = 0.0
-    spm_rate: float = 0.5
-    repo_rate: float | None = None
-    repo_file_rate: float = 0.5
-
-    def __post_init__(self) -> None:
-        for name in ("rate", "spm_rate", "repo_rate", "repo_file_rate"):
-            _probability(name, getattr(self, name))
+class FimSettings(_Checked):
+    rate: float = _fraction(0.0)
+    spm_rate: float = _fraction(0.5)
+    repo_rate: float | None = _fraction(None)
+    repo_file_rate: float = _fraction(0.5)
 
 
 @dataclass(frozen=True, kw_only=True)
-class FamilySpec:
+class FamilySpec(_Checked):
     special_tokens: tuple[str, ...]
     roles: TokenRoles
-    vocab_size: int
-    context_length: int
+    vocab_size: int = _ranged(dataclasses.MISSING, 257)  # 256 bytes first, and then the special tokens
+    context_length: int = _ranged(dataclasses.MISSING, 1)
     fim: FimSettings = FimSettings()
-    metadata_rate: float = 0.0
+    metadata_rate: float = _fraction(0.0)
     repo_format: str = "concat"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         _one_of("repo_format", self.repo_format, ("concat", "starcoder2"))
-        _probability("metadata_rate", self.metadata_rate)
         if len(set(self.special_tokens)) != len(self.special_tokens):
             raise ValueError("special_tokens lists a token twice")
         if self.vocab_size <= len(self.special_tokens) + 256:
-            raise ValueError(f"vocab_size {self.vocab_size} leaves no room beyond the 256 bytes and special tokens")
-        if self.context_length <= 0:
-            raise ValueError(f"context_length must be positive, got {self.context_length}")
+            raise _FieldError("vocab_size", f"must exceed the 256 bytes and {len(self.special_tokens)} special "
+                                            f"tokens ({len(self.special_tokens) + 256}), got {self.vocab_size}")
         roles = self.roles.named()
         for role, token in roles.items():
             if token not in self.special_tokens:
@@ -240,7 +330,7 @@ class FimRules:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DedupRules:
+class DedupRules(_Checked):
     """MinHash-LSH near-deduplication (REFERENCE.md §5).
 
     `bands` and `rows` left `None` take the optimum for `threshold` and `num_perm`
@@ -250,32 +340,22 @@ class DedupRules:
     tokens; `skip` gives it no signature, so it is never a near-duplicate.
     """
 
-    shingle_size: int = 5
-    num_perm: int = 256
-    threshold: float = 0.7
-    bands: int | None = None
-    rows: int | None = None
-    seed: int = 42
+    shingle_size: int = _ranged(5, 1, 64)
+    num_perm: int = _ranged(256, 1, 65536)
+    threshold: float = _ranged(0.7, 0, 1, open_low=True, open_high=True)
+    bands: int | None = _ranged(None, 1)
+    rows: int | None = _ranged(None, 1)
+    seed: int = _ranged(42, 0, 2**64, open_high=True)
     verify_file_level: bool = True
-    verify_threshold: float | None = None
+    verify_threshold: float | None = _fraction(None)
     short_documents: str = "whole"
 
     def __post_init__(self) -> None:
-        if not 1 <= self.shingle_size <= 64:
-            raise ValueError(f"shingle_size must be within [1, 64], got {self.shingle_size}")
-        if not 1 <= self.num_perm <= 65536:
-            raise ValueError(f"num_perm must be within [1, 65536], got {self.num_perm}")
-        if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold must be within (0, 1), got {self.threshold}")
-        _probability("verify_threshold", self.verify_threshold)
-        if not 0 <= self.seed < 2**64:
-            raise ValueError(f"seed must be within [0, 2^64), got {self.seed}")
+        super().__post_init__()
         if (self.bands is None) != (self.rows is None):
             raise ValueError(f"bands and rows are set together or both null, got bands={self.bands} rows={self.rows}")
-        if self.bands is not None:
-            if self.bands < 1 or self.rows < 1 or self.bands * self.rows > self.num_perm:
-                raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must be positive and fit "
-                                 f"in num_perm {self.num_perm}")
+        if self.bands is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands x rows ({self.bands} x {self.rows}) must fit in num_perm {self.num_perm}")
         _one_of("short_documents", self.short_documents, ("whole", "skip"))
 
     @property
@@ -338,7 +418,7 @@ class EmailRules:
 
 
 @dataclass(frozen=True, kw_only=True)
-class IpRules:
+class IpRules(_Checked):
     """Addresses left alone (networks and single addresses, e.g. public DNS resolvers),
     words that make a dotted quad a version (`__version__ = "1.2.3.4"`), how many
     single-digit octets make one starting with a single digit a version (`None`: off),
@@ -347,10 +427,11 @@ class IpRules:
     allow_ranges: tuple[str, ...] = ()
     allow_addresses: tuple[str, ...] = ()
     version_words: tuple[str, ...] = ("version",)
-    version_single_digit_octets: int | None = 3
+    version_single_digit_octets: int | None = _ranged(3, 1, 4)  # of an IPv4 address's 4 octets
     replacement_key: str = "stackpipe-pii"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name, parse_one, what in (("allow_ranges", ipaddress.ip_network, "network (a.b.c.d/n)"),
                                       ("allow_addresses", ipaddress.ip_address, "address")):
             for item in getattr(self, name):
@@ -361,7 +442,7 @@ class IpRules:
 
 
 @dataclass(frozen=True, kw_only=True)
-class SecretRules:
+class SecretRules(_Checked):
     """Secrets assigned to names, and the randomness checks that keep hashes, UUIDs,
     identifiers and test vectors from being taken for keys. A name is split into words
     (`_ . -`, camelCase); `key_word_pairs` are two adjacent words (`api key`)."""
@@ -371,41 +452,39 @@ class SecretRules:
     key_word_pairs: tuple[str, ...] = ("api key", "access key", "private key", "secret key")
     exclude_words: tuple[str, ...] = ()
     placeholders: tuple[str, ...] = ()
-    min_key_length: int = 16
-    min_key_entropy: float = 3.0
-    max_english_fraction: float = 0.4
-    min_password_length: int = 6
-    min_token_entropy: float = 2.5
+    min_key_length: int = _ranged(16, 8)
+    min_key_entropy: float = _ranged(3.0, 0)  # bits per character
+    max_english_fraction: float = _fraction(0.4)
+    min_password_length: int = _ranged(6, 1)
+    min_token_entropy: float = _ranged(2.5, 0)
     aws_secret_context: tuple[str, ...] = ("aws", "secret")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for pair in self.key_word_pairs:
             if len(pair.split()) != 2:
                 raise ValueError(f"key_word_pairs entry {pair!r} is not two words")
-        if self.min_key_length < 8 or self.min_password_length < 1:
-            raise ValueError(f"min_key_length must be >= 8 and min_password_length >= 1, got "
-                             f"{self.min_key_length} and {self.min_password_length}")
 
 
 @dataclass(frozen=True, kw_only=True)
-class NerRules:
+class NerRules(_Checked):
     """Names need an NER model (off unless `name` is in `entities`); the spaCy model must
     be installed already: nothing is downloaded at run time."""
 
     model: str = "en_core_web_lg"
-    min_score: float = 0.85
-
-    def __post_init__(self) -> None:
-        _probability("min_score", self.min_score)
+    min_score: float = _fraction(0.85)
 
 
 @dataclass(frozen=True, kw_only=True)
 class PiiRules:
     """PII redaction (REFERENCE.md §4). `mode`: `redact` replaces each finding, `drop`
     rejects a file with any finding. IP addresses become a private address of the same
-    family; the other entities become their `replacements` text."""
+    family; the other entities become their `replacements` text. `rejected_content`: what
+    `rejected/` keeps of a dropped file, `metadata` (no content: many drops happen before
+    this stage) or `redacted` (its content after redaction, whatever stage dropped it)."""
 
     mode: str = "redact"
+    rejected_content: str = "metadata"
     entities: tuple[str, ...] = ("email", "ip_address", "key", "password")
     replacements: Mapping[str, str] = field(default_factory=lambda: {
         "email": "<EMAIL>", "key": "<KEY>", "password": "<PASSWORD>", "name": "<NAME>"})
@@ -416,6 +495,7 @@ class PiiRules:
 
     def __post_init__(self) -> None:
         _one_of("mode", self.mode, ("redact", "drop"))
+        _one_of("rejected_content", self.rejected_content, ("metadata", "redacted"))
         for entity in self.entities:
             _one_of("entities entry", entity, PII_ENTITIES)
         for entity in self.replacements:
@@ -450,7 +530,7 @@ class BenchmarkSource:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DecontamRules:
+class DecontamRules(_Checked):
     """Benchmark decontamination (REFERENCE.md §7, DeepSeek-Coder): a file holding an
     `n`-gram of a benchmark string is dropped; a benchmark string of `short_min` to
     `n - 1` tokens must occur whole. Only n-grams (and short strings) with at least
@@ -463,36 +543,33 @@ class DecontamRules:
     benchmark files (`None`: the copies packaged with stackpipe)."""
 
     benchmarks_dir: str | None = None
-    n: int = 10
-    short_min: int = 3
+    n: int = _ranged(10, 2, 64)
+    short_min: int = _ranged(3, 1)  # at most n
     fields: tuple[str, ...] = DECONTAM_FIELDS
-    min_distinctive_tokens: int = 1
+    min_distinctive_tokens: int = _ranged(1, 0)  # at most short_min
     common_tokens_file: str | None = None
-    max_problems_per_ngram: int | None = 10
+    max_problems_per_ngram: int | None = _ranged(10, 1)
     allow: tuple[str, ...] = ()
     benchmarks: Mapping[str, BenchmarkSource] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not 2 <= self.n <= 64:
-            raise ValueError(f"n must be within [2, 64], got {self.n}")
-        if not 1 <= self.short_min <= self.n:
-            raise ValueError(f"short_min must be within [1, n={self.n}], got {self.short_min}")
+        super().__post_init__()
+        if self.short_min > self.n:
+            raise _FieldError("short_min", f"must not exceed n ({self.n}), got {self.short_min}")
         for name in self.fields:
             _one_of("fields entry", name, DECONTAM_FIELDS)
         for name in self.benchmarks:
             _one_of("benchmarks key", name, DECONTAM_BENCHMARKS)
-        if not 0 <= self.min_distinctive_tokens <= self.short_min:
-            raise ValueError(f"min_distinctive_tokens must be within [0, short_min={self.short_min}], "
-                             f"got {self.min_distinctive_tokens}")
-        if self.max_problems_per_ngram is not None and self.max_problems_per_ngram < 1:
-            raise ValueError(f"max_problems_per_ngram must be positive or null, got {self.max_problems_per_ngram}")
+        if self.min_distinctive_tokens > self.short_min:
+            raise _FieldError("min_distinctive_tokens",
+                              f"must not exceed short_min ({self.short_min}), got {self.min_distinctive_tokens}")
 
 
 # --- pack.yaml -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, kw_only=True)
-class PackRules:
+class PackRules(_Checked):
     """Dependency-ordered repository samples (REFERENCE.md §6, DeepSeek-Coder Algorithm 1).
 
     `max_chars`: a repository whose packed text is longer is split into several samples
@@ -504,15 +581,14 @@ class PackRules:
     directories relative to the repository root.
     """
 
-    max_chars: int = 100_000
+    max_chars: int = _ranged(100_000, 1)
     engine: str = "tree_sitter"
     default_comment: str = "# {path}"
     comments: Mapping[str, str] = field(default_factory=dict)
     include_dirs: tuple[str, ...] = ("include", "src", "lib")
 
     def __post_init__(self) -> None:
-        if self.max_chars < 1:
-            raise ValueError(f"max_chars must be positive, got {self.max_chars}")
+        super().__post_init__()
         _one_of("engine", self.engine, ("tree_sitter", "regex"))
         for language, template in [("default_comment", self.default_comment), *self.comments.items()]:
             if "{path}" not in template or "\n" in template:
@@ -523,23 +599,16 @@ class PackRules:
 
 
 @dataclass(frozen=True, kw_only=True)
-class WarcReadRules:
+class WarcReadRules(_Checked):
     """Which WARC response records become pages. `content_types` are matched against the
     HTTP Content-Type and CommonCrawl's WARC-Identified-Payload-Type (either will do);
     `statuses` are the HTTP status codes kept; a payload larger than `max_html_bytes`
     is rejected unread; `verify_digests` checks WARC-Payload/Block-Digest (SHA-1)."""
 
     content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml")
-    statuses: tuple[int, ...] = (200,)
-    max_html_bytes: int = 5_000_000
+    statuses: tuple[int, ...] = _ranged((200,), 100, 599)  # HTTP status codes
+    max_html_bytes: int = _ranged(5_000_000, 1)
     verify_digests: bool = True
-
-    def __post_init__(self) -> None:
-        if self.max_html_bytes < 1:
-            raise ValueError(f"max_html_bytes must be positive, got {self.max_html_bytes}")
-        for status in self.statuses:
-            if not 100 <= status <= 599:
-                raise ValueError(f"statuses entry {status} is not an HTTP status code")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -559,7 +628,7 @@ class DomainRules:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClassifierTraining:
+class ClassifierTraining(_Checked):
     """fastText supervised training. fastText makes one update per page, so a seed set of
     hundreds of pages needs many epochs at a higher rate: the defaults (dimension 64,
     rate 0.5, 25 epochs, word bigrams) suit thousands of seeds. DeepSeekMath (arXiv
@@ -569,28 +638,18 @@ class ClassifierTraining:
     make training deterministic. `max_negatives_per_positive` bounds the negatives
     sampled from the crawl (`None`: all)."""
 
-    dim: int = 64
-    lr: float = 0.5
-    word_ngrams: int = 2
-    min_count: int = 3
-    epoch: int = 25
-    bucket: int = 200_000
-    seed: int = 0
-    max_negatives_per_positive: float | None = 3.0
-
-    def __post_init__(self) -> None:
-        for name in ("dim", "word_ngrams", "min_count", "epoch", "bucket"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if not 0.0 < self.lr <= 10.0:
-            raise ValueError(f"lr must be within (0, 10], got {self.lr}")
-        if self.max_negatives_per_positive is not None and self.max_negatives_per_positive <= 0:
-            raise ValueError(f"max_negatives_per_positive must be positive or null, "
-                             f"got {self.max_negatives_per_positive}")
+    dim: int = _ranged(64, 1)
+    lr: float = _ranged(0.5, 0, 10, open_low=True)
+    word_ngrams: int = _ranged(2, 1)
+    min_count: int = _ranged(3, 1)
+    epoch: int = _ranged(25, 1)
+    bucket: int = _ranged(200_000, 1)
+    seed: int = _ranged(0, 0, 2**31 - 1)  # fastText takes a C int
+    max_negatives_per_positive: float | None = _ranged(3.0, 0, open_low=True)
 
 
 @dataclass(frozen=True, kw_only=True)
-class RecallRounds:
+class RecallRounds(_Checked):
     """Iterative recall (DeepSeekMath §2.1): after a round, pages of the pool scoring at
     least the classifier's `threshold` become positives of the next round; a domain with
     at least `domain_fraction` of its pool pages recalled is taken as code-related and
@@ -598,37 +657,30 @@ class RecallRounds:
     0.1, then picked the URL paths by hand). Later rounds draw
     their negatives from the pool pages neither recalled nor in such a domain."""
 
-    rounds: int = 1
-    domain_fraction: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.rounds < 1:
-            raise ValueError(f"rounds must be at least 1, got {self.rounds}")
-        _probability("domain_fraction", self.domain_fraction)
+    rounds: int = _ranged(1, 1)
+    domain_fraction: float | None = _fraction(None)
 
 
 @dataclass(frozen=True, kw_only=True)
-class ClassifierRules:
+class ClassifierRules(_Checked):
     """The code-page classifier: pages whose probability of `label` is below `threshold`
     are dropped. `max_tokens` caps the words of a page the model reads."""
 
     label: str = "__label__code"
     negative_label: str = "__label__other"
-    threshold: float = 0.5
-    max_tokens: int = 4000
+    threshold: float = _fraction(0.5)
+    max_tokens: int = _ranged(4000, 1)
     train: ClassifierTraining = ClassifierTraining()
     recall: RecallRounds = RecallRounds()
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("label", "negative_label"):
             value = getattr(self, name)
             if not value.startswith("__label__") or len(value.split()) != 1:
                 raise ValueError(f"{name} {value!r} must be one word starting with '__label__'")
         if self.label == self.negative_label:
             raise ValueError(f"label and negative_label are both {self.label!r}")
-        _probability("threshold", self.threshold)
-        if self.max_tokens < 1:
-            raise ValueError(f"max_tokens must be positive, got {self.max_tokens}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -645,6 +697,10 @@ class WebRules:
     domains: DomainRules = DomainRules()
     classifier: ClassifierRules = ClassifierRules()
     quality: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Checked here on their own; on top of quality.yaml's thresholds by `load_rules`.
+        apply_thresholds(QualityThresholds(), self.quality, key="quality")
 
 
 # --- all of them ---------------------------------------------------------------------
@@ -788,6 +844,8 @@ def _parse_dataclass(cls: type, value: Any, *, file: str, key: str) -> Any:
         kwargs["quality"] = _parse_thresholds(value["quality"], file=file, key="quality")
     try:
         return cls(**kwargs)
+    except _FieldError as error:  # a value out of range: name its own key
+        raise RulesError(f"{file}: key '{f'{key}.{error.key}' if key else error.key}': {error.problem}") from None
     except (TypeError, ValueError) as error:
         raise RulesError(f"{where}: {error}") from None
 
@@ -817,7 +875,8 @@ def _one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
 
 
 def _check_language_references(rules: Rules, directory: Path) -> None:
-    """Languages named in quality overrides and heuristics must exist in languages.yaml."""
+    """Languages named in quality overrides and heuristics must exist in languages.yaml;
+    web.yaml's `quality` must fit on top of quality.yaml's thresholds for its language."""
     known = rules.languages.languages
     for language in rules.quality.overrides:
         if language not in known:
@@ -830,6 +889,11 @@ def _check_language_references(rules: Rules, directory: Path) -> None:
             f"{directory / 'web.yaml'}: key 'language' names language {rules.web.language!r}, "
             f"which {directory / 'languages.yaml'} does not define"
         )
+    try:
+        apply_thresholds(rules.quality.for_language(rules.web.language), rules.web.quality, key="quality")
+    except _FieldError as error:
+        raise RulesError(f"{directory / 'web.yaml'}: key '{error.key}': {error.problem} (applied on top of "
+                         f"{directory / 'quality.yaml'}'s thresholds for {rules.web.language})") from None
     for extension, heuristics in rules.languages.heuristics.items():
         for heuristic in heuristics:
             if heuristic.language not in known:

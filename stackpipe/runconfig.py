@@ -2,8 +2,9 @@
 
 A config names the sources (each curated on its own, then mixed at the shards by target
 proportions), the rules, the tokenizer, the family, the seed, the dedup level and the
-output directory. Loading is strict like the rules: an unknown key or a bad value is a
-`RunConfigError` that names the file, the key and the value.
+output directory. Loading is strict like the rules: an unknown key or a bad value (out of
+range, or a family the rules' fim.yaml does not define) is a `RunConfigError` that names
+the file, the key and the value.
 
 Fingerprints make a run resumable: each stage's fingerprint hashes its settings, the
 rules, the package version and its upstream's fingerprint (the sources' own fingerprint
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sys
 from dataclasses import asdict, dataclass, field
@@ -24,7 +26,9 @@ from pathlib import Path
 import yaml
 
 import stackpipe
+from stackpipe.rules import DEFAULT_RULES_DIR, FamilySpec, FimRules, RulesError, load_rule_file
 from stackpipe.sources import InputUnit
+from stackpipe.tokens.samples import MIN_MAX_TOKENS
 
 SOURCE_KINDS = ("github", "commoncrawl")  # github: repo dirs, archives, Stack tables, python-env://
 LEVELS = ("file", "repo")
@@ -122,24 +126,35 @@ def parse_run_config(document, where: str, base: Path) -> RunConfig:
     if verify is not None and not isinstance(verify, bool):
         raise RunConfigError(f"{where}: key 'verify': expected true, false or null, got {verify!r}")
     workers = _typed(document, "workers", int, where, "", 1)
-    if workers < 1:
-        raise RunConfigError(f"{where}: key 'workers': expected at least 1, got {workers!r}")
-    shard_mb = float(_typed(document, "shard_mb", (int, float), where, "", 256.0))
-    if shard_mb <= 0:
-        raise RunConfigError(f"{where}: key 'shard_mb': expected a positive number, got {shard_mb!r}")
+    _check(workers >= 1, where, "workers", "at least 1", workers)
+    shard_mb = _typed(document, "shard_mb", (int, float), where, "", 256.0)
+    _check(_positive(shard_mb), where, "shard_mb", "a positive number", shard_mb)
+    seed = _typed(document, "seed", int, where, "", 0)
+    _check(seed >= 0, where, "seed", "a non-negative integer", seed)
+    seq_len = _typed(document, "seq_len", int, where, "", 0)
+    _check(seq_len == 0 or seq_len >= MIN_MAX_TOKENS, where, "seq_len",
+           f"0 (the family's context length) or at least {MIN_MAX_TOKENS}", seq_len)
     rules = _typed(document, "rules", str, where, "", "")
+    rules = _resolve(rules, base) if rules else ""
+    family_name = _typed(document, "family", str, where, "", "")
+    family = _family(family_name, rules, where)
+    tokenizer = _tokenizer(document.get("tokenizer"), where, base)
+    reserved = len(family.special_tokens) + 256
+    _check(tokenizer.vocab_size == 0 or tokenizer.vocab_size > reserved, where, "tokenizer.vocab_size",
+           f"0 (the family's) or more than the 256 bytes and {len(family.special_tokens)} special tokens of "
+           f"{family_name} ({reserved})", tokenizer.vocab_size)
     return RunConfig(
         output=_resolve(_typed(document, "output", str, where, "", ""), base),
         sources=sources,
-        family=_typed(document, "family", str, where, "", ""),
-        tokenizer=_tokenizer(document.get("tokenizer"), where, base),
-        rules=_resolve(rules, base) if rules else "",
-        seed=_typed(document, "seed", int, where, "", 0),
+        family=family_name,
+        tokenizer=tokenizer,
+        rules=rules,
+        seed=seed,
         level=level,
         verify=verify,
         fim=_typed(document, "fim", bool, where, "", True),
-        seq_len=_typed(document, "seq_len", int, where, "", 0),
-        shard_mb=shard_mb,
+        seq_len=seq_len,
+        shard_mb=float(shard_mb),
         workers=workers,
         materialize=materialize,
         beam_args=tuple(str(a) for a in _typed(document, "beam_args", list, where, "", [])),
@@ -162,8 +177,7 @@ def _source(raw, where: str, key: str, base: Path) -> SourceConfig:
     if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) for i in inputs):
         raise RunConfigError(f"{where}: key '{key}.inputs': expected a URI or a list of URIs, got {inputs!r}")
     weight = _typed(raw, "weight", (int, float), where, key + ".", 1.0)
-    if weight <= 0:
-        raise RunConfigError(f"{where}: key '{key}.weight': expected a positive number, got {weight!r}")
+    _check(_positive(weight), where, f"{key}.weight", "a positive number", weight)
     model = _typed(raw, "model", str, where, key + ".", "")
     if kind == "commoncrawl" and not model:
         # a forgotten model must not let the whole crawl through
@@ -186,12 +200,36 @@ def _tokenizer(raw, where: str, base: Path) -> TokenizerConfig:
         raise RunConfigError(f"{where}: key 'tokenizer': expected a path or a mapping, got {raw!r}")
     _check_keys(raw, _TOKENIZER_KEYS, where, "tokenizer.")
     path = _typed(raw, "path", str, where, "tokenizer.", "")
-    max_mb = float(_typed(raw, "max_mb", (int, float), where, "tokenizer.", 64.0))
-    if max_mb <= 0:
-        raise RunConfigError(f"{where}: key 'tokenizer.max_mb': expected a positive number, got {max_mb!r}")
-    return TokenizerConfig(path=_resolve(path, base) if path else "", max_mb=max_mb,
-                           vocab_size=_typed(raw, "vocab_size", int, where, "tokenizer.", 0),
-                           min_frequency=_typed(raw, "min_frequency", int, where, "tokenizer.", 2))
+    max_mb = _typed(raw, "max_mb", (int, float), where, "tokenizer.", 64.0)
+    _check(_positive(max_mb), where, "tokenizer.max_mb", "a positive number", max_mb)
+    vocab_size = _typed(raw, "vocab_size", int, where, "tokenizer.", 0)
+    _check(vocab_size >= 0, where, "tokenizer.vocab_size", "0 (the family's) or a positive integer", vocab_size)
+    min_frequency = _typed(raw, "min_frequency", int, where, "tokenizer.", 2)
+    _check(min_frequency >= 1, where, "tokenizer.min_frequency", "at least 1", min_frequency)
+    return TokenizerConfig(path=_resolve(path, base) if path else "", max_mb=float(max_mb), vocab_size=vocab_size,
+                           min_frequency=min_frequency)
+
+
+def _family(name: str, rules: str, where: str) -> FamilySpec:
+    """The family the config names, from the fim.yaml of the config's rules (default: the bundled ones)."""
+    directory = Path(rules) if rules else DEFAULT_RULES_DIR
+    if not directory.is_dir():
+        raise RunConfigError(f"{where}: key 'rules': rules directory {str(directory)!r} does not exist")
+    fim = load_rule_file(directory / "fim.yaml", FimRules)  # a broken fim.yaml is a RulesError naming it
+    try:
+        return fim.family(name)
+    except RulesError as error:  # "unknown family 'x'; fim.yaml defines: ..."
+        raise RunConfigError(f"{where}: key 'family': {error}") from None
+
+
+def _positive(value) -> bool:
+    """A positive finite number (YAML's .nan and .inf are floats too)."""
+    return math.isfinite(value) and value > 0
+
+
+def _check(ok: bool, where: str, key: str, expected: str, value) -> None:
+    if not ok:
+        raise RunConfigError(f"{where}: key '{key}': expected {expected}, got {value!r}")
 
 
 def _check_keys(mapping: dict, known: set[str], where: str, prefix: str) -> None:

@@ -1,0 +1,50 @@
+"""`stackpipe run CONFIG.yaml`: a bad value in the config is a RunConfigError naming the
+config file, the key and the value."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from stackpipe.runconfig import RunConfigError, load_run_config
+
+
+def write_config(directory, **overrides):
+    config = {"output": "out", "family": "starcoder", "sources": [{"name": "code", "inputs": ["repo"]}]}
+    config.update(overrides)
+    path = directory / "run.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def test_unknown_family_names_config_file_key_and_known_families(tmp_path):
+    path = write_config(tmp_path, family="gpt5")
+    with pytest.raises(RunConfigError) as error:
+        load_run_config(str(path))
+    message = str(error.value)
+    assert message.startswith(f"{path}: key 'family': unknown family 'gpt5'")
+    assert "fim.yaml defines: " in message and "starcoder2" in message
+
+
+@pytest.mark.parametrize("overrides, key, value", [
+    ({"seed": -1}, "seed", "-1"),
+    ({"seq_len": 10}, "seq_len", "10"),  # a sequence holds at least 64 tokens
+    ({"shard_mb": float("nan")}, "shard_mb", "nan"),
+    ({"sources": [{"name": "code", "inputs": ["repo"], "weight": float("inf")}]}, "sources[0].weight", "inf"),
+    ({"tokenizer": {"max_mb": float("nan")}}, "tokenizer.max_mb", "nan"),
+    ({"tokenizer": {"vocab_size": -1}}, "tokenizer.vocab_size", "-1"),
+    ({"tokenizer": {"vocab_size": 200}}, "tokenizer.vocab_size", "200"),  # starcoder: 256 bytes + 19 specials
+    ({"tokenizer": {"min_frequency": 0}}, "tokenizer.min_frequency", "0"),
+])
+def test_out_of_range_value_names_config_file_key_and_value(tmp_path, overrides, key, value):
+    path = write_config(tmp_path, **overrides)
+    with pytest.raises(RunConfigError) as error:
+        load_run_config(str(path))
+    message = str(error.value)
+    assert message.startswith(f"{path}: key '{key}': ") and f"got {value}" in message
+
+
+def test_missing_rules_directory_names_key(tmp_path):
+    path = write_config(tmp_path, rules="no-such-rules")
+    with pytest.raises(RunConfigError, match=r"run\.yaml: key 'rules': .*no-such-rules.* does not exist"):
+        load_run_config(str(path))
