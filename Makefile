@@ -36,8 +36,7 @@ test-all: $(STAMP) browser
 demo: $(STAMP)
 	$(VENV)/bin/stackpipe run deploy/run/demo.yaml --output $(OUT) --family $(FAMILY) --workers $(WORKERS)
 	$(VENV)/bin/stackpipe train --data $(OUT)/code/shards --output $(OUT)/train --family $(FAMILY) --preset debug \
-		--steps $(TRAIN_STEPS) --seq-len 256 --micro-batch 4 --warmup-steps 20 --lr 1e-3 --device cpu \
-		--checkpoint-every $(TRAIN_STEPS)
+		--steps $(TRAIN_STEPS) --seq-len 256 --micro-batch 4 --warmup-steps 20 --lr 1e-3 --device cpu
 	$(VENV)/bin/stackpipe export-hf $(OUT)/train $(OUT)/hf
 	$(VENV)/bin/stackpipe report $(OUT)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from stackpipe.train import load_checkpoint
+from stackpipe.train.checkpoint import CheckpointError
 from stackpipe.train.data import PackedBatches
 from stackpipe.train.manifest import DataError
 from stackpipe.train.models import build_model
@@ -44,7 +48,7 @@ def trained(training_shards, tmp_path_factory):
     def run_for(family: str) -> Path:
         if family not in runs:
             output = tmp_path_factory.mktemp(f"run-{family}")
-            train(debug_config(training_shards(family), output, family, checkpoint_every=LEARN_STEPS))
+            train(debug_config(training_shards(family), output, family))
             runs[family] = output
         return runs[family]
 
@@ -137,6 +141,89 @@ def test_shards_of_another_family_are_refused_before_training(training_shards, t
     with pytest.raises(DataError, match="starcoder"):
         train(config)
     assert not (tmp_path / "run" / METRICS_FILE).exists()
+
+
+def stackpipe(*args: str) -> int:
+    """The `stackpipe` command in process: 2 and a one-line error on stderr for a user's mistake."""
+    from stackpipe.cli import main
+
+    return main(list(args))
+
+
+def test_a_run_without_checkpoint_every_keeps_its_final_model(training_shards, tmp_path):
+    """The README's `stackpipe train` then `stackpipe export-hf`, with no --checkpoint-every."""
+    run = tmp_path / "run"
+    assert stackpipe("train", *cli_args(training_shards("starcoder2"), run, steps=2, micro_batch=2)) == 0
+    assert [p.name for p in (run / "checkpoints").iterdir()] == ["step-00000002"]
+    assert stackpipe("export-hf", str(run), str(tmp_path / "hf")) == 0
+    assert (tmp_path / "hf" / "model.safetensors").is_file()
+
+
+def test_periodic_and_final_saves_are_written_once_and_the_final_one_can_be_left_out(
+        training_shards, tmp_path, monkeypatch):
+    import stackpipe.train.train as train_module
+
+    saved: list[int] = []
+    monkeypatch.setattr(train_module, "save_checkpoint", lambda _output, step, *_args: saved.append(step))
+    shards = training_shards("starcoder2")
+    every_two = ("--checkpoint-every", "2")
+    assert stackpipe("train", *cli_args(shards, tmp_path / "a", steps=4, micro_batch=2, extra=every_two)) == 0
+    assert saved == [2, 4]  # step 4 is periodic and final: one save
+    saved.clear()
+    no_final = (*every_two, "--no-final-checkpoint")
+    assert stackpipe("train", *cli_args(shards, tmp_path / "b", steps=3, micro_batch=2, extra=no_final)) == 0
+    assert saved == [2]
+
+
+@pytest.mark.parametrize("damage", ["edited", "missing"])
+def test_a_tokenizer_json_unlike_the_manifest_is_refused_before_training(training_shards, tmp_path, capsys, damage):
+    shards = tmp_path / "shards"
+    shutil.copytree(training_shards("starcoder2"), shards)
+    recorded = json.loads((shards / "manifest.json").read_text())["tokenizer"]["sha256"]
+    tokenizer = shards / "tokenizer.json"
+    if damage == "edited":
+        tokenizer.write_bytes(tokenizer.read_bytes() + b"\n")  # still a valid tokenizer, but not the shards' one
+    else:
+        tokenizer.unlink()
+    assert stackpipe("train", *cli_args(shards, tmp_path / "run", steps=1, micro_batch=2)) == 2
+    error = capsys.readouterr().err
+    assert f"{tokenizer} " in error and recorded in error
+    if damage == "edited":
+        assert hashlib.sha256(tokenizer.read_bytes()).hexdigest() in error
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def one_step_run(training_shards, tmp_path_factory):
+    """A run directory whose only checkpoint is step 1 (copied by each test that damages it)."""
+    run = tmp_path_factory.mktemp("one-step") / "run"
+    train(debug_config(training_shards("starcoder2"), run, "starcoder2", steps=1, micro_batch=2, checkpoint_every=1))
+    return run
+
+
+def _truncate(file: Path) -> None:
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+
+
+def _overwrite(file: Path) -> None:
+    file.write_bytes(bytes(range(256)) * (file.stat().st_size // 256) + b"x" * (file.stat().st_size % 256))
+
+
+@pytest.mark.parametrize("name, damage", [
+    ("__0_0.distcp", _truncate), ("__0_0.distcp", _overwrite), (".metadata", Path.unlink),
+    (".metadata", _overwrite), ("train_state.json", _truncate)])
+def test_a_damaged_checkpoint_file_is_named_on_load_export_and_resume(one_step_run, training_shards, tmp_path,
+                                                                      capsys, name, damage):
+    run = tmp_path / "run"
+    shutil.copytree(one_step_run, run)
+    file = run / "checkpoints" / "step-00000001" / name
+    damage(file)
+    with pytest.raises(CheckpointError, match=f"^{re.escape(str(file))}: .* damaged"):
+        load_checkpoint(run)
+    assert stackpipe("export-hf", str(run), str(tmp_path / "hf")) == 2
+    assert f"error: {file}: " in capsys.readouterr().err
+    with pytest.raises(CheckpointError, match=f"^{re.escape(str(file))}: "):
+        train(debug_config(training_shards("starcoder2"), run, "starcoder2", steps=2, micro_batch=2))
 
 
 def test_learning_rate_warms_up_then_decays_to_ten_percent():

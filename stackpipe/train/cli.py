@@ -40,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--weight-decay", type=float, default=0.1)
     parser.add_argument("--grad-clip", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--checkpoint-every", type=int, default=None, metavar="N")
+    parser.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                        help="also save a checkpoint every N steps (one is always saved when the run ends)")
+    parser.add_argument("--no-final-checkpoint", action="store_true",
+                        help="do not save a checkpoint when the run ends (throughput tests, throwaway runs)")
     parser.add_argument("--parallel", choices=("fsdp", "ddp"), default="fsdp")
     parser.add_argument("--compile", action="store_true", help="torch.compile each transformer block")
     parser.add_argument("--activation-checkpointing", action="store_true")
@@ -67,7 +70,8 @@ def train_main(argv: list[str]) -> int:
         data=parse_blend(args.data), output=args.output, family=args.family, preset=args.preset,
         steps=args.steps, stop_at=args.stop_at, seq_len=args.seq_len, micro_batch=args.micro_batch, grad_accum=args.grad_accum,
         lr=args.lr, warmup_steps=args.warmup_steps, min_lr_ratio=args.min_lr_ratio, weight_decay=args.weight_decay,
-        grad_clip=args.grad_clip, seed=args.seed, checkpoint_every=args.checkpoint_every, parallel=args.parallel,
+        grad_clip=args.grad_clip, seed=args.seed, checkpoint_every=args.checkpoint_every,
+        final_checkpoint=not args.no_final_checkpoint, parallel=args.parallel,
         compile=args.compile, activation_checkpointing=args.activation_checkpointing,
         document_masking=args.document_masking, device=args.device, log_every=args.log_every,
         peak_tflops=args.peak_tflops)

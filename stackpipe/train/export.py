@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from stackpipe.train.checkpoint import load_checkpoint_into, resolve_checkpoint
+from stackpipe.train.checkpoint import CheckpointError, load_checkpoint_into, resolve_checkpoint
 from stackpipe.train.models import build_model, family_module
 from stackpipe.train.models.common.config import MLAConfig, MoEConfig, RopeScaling, TransformerConfig
 
@@ -41,13 +41,18 @@ def read_run(step_dir: Path) -> dict:
     run_file = _run_directory(step_dir) / RUN_FILE
     if not run_file.is_file():
         raise FileNotFoundError(f"{run_file}: missing; a checkpoint must sit in a run directory of stackpipe train")
-    return json.loads(run_file.read_text())
+    try:
+        return json.loads(run_file.read_text(encoding="utf-8"))
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+        raise CheckpointError(f"{run_file}: not valid JSON ({error}); it holds the model config the checkpoints "
+                              "need: restore it from a copy") from None
 
 
 def load_checkpoint(path: str | os.PathLike) -> torch.nn.Module:
     """The model of a checkpoint (a run directory's latest, or a step directory), in eval mode.
 
     Call it as `model(input_ids) -> logits`; `model.config` is its TransformerConfig.
+    A damaged checkpoint raises CheckpointError naming the file at fault.
     """
     step_dir = resolve_checkpoint(path)
     config = config_from_dict(read_run(step_dir)["model"])

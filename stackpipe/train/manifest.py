@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 
 MANIFEST_FORMAT = "stackpipe-shards/1"
 MANIFEST_NAME = "manifest.json"
+TOKENIZER_NAME = "tokenizer.json"
 _HASH_CHUNK = 1 << 20
 
 
@@ -139,6 +140,23 @@ def verify_shard(shard: ShardEntry) -> None:
     if actual != shard.sha256:
         raise DataError(f"shard {shard.path} sha256 mismatch: {MANIFEST_NAME} says {shard.sha256}, "
                         f"file has {actual}; the shard was changed or truncated after it was written")
+
+
+def verify_tokenizer(manifest: ShardManifest) -> None:
+    """The directory's tokenizer.json must be the one its shards were tokenized with.
+
+    Export copies this file next to the model, so a swapped or edited tokenizer would
+    silently give a model whose ids mean other tokens.
+    """
+    path = os.path.join(manifest.path, TOKENIZER_NAME)
+    recorded = f'{MANIFEST_NAME} records "tokenizer" -> "sha256" {manifest.tokenizer_sha256}'
+    if not os.path.isfile(path):
+        raise DataError(f"{path} is missing ({recorded}); copy the tokenizer.json the shards were written "
+                        "with into the shard directory, or rerun `stackpipe shards`")
+    actual = file_sha256(path)
+    if actual != manifest.tokenizer_sha256:
+        raise DataError(f"{path} has sha256 {actual}, but {recorded}; the file was changed after the shards "
+                        "were written: restore the original tokenizer.json or rerun `stackpipe shards` with this one")
 
 
 def fingerprint(manifest: ShardManifest) -> str:

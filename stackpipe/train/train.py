@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from stackpipe.train.checkpoint import latest_checkpoint, load_checkpoint_into, save_checkpoint
 from stackpipe.train.data import PackedBatches
-from stackpipe.train.manifest import DataError, read_manifest, validate_manifests
+from stackpipe.train.manifest import DataError, read_manifest, validate_manifests, verify_tokenizer
 from stackpipe.train.flops import peak_flops, total_params, training_flops_per_token
 from stackpipe.train.models import build_config, build_model
 from stackpipe.train.models.common.config import TransformerConfig
@@ -52,7 +52,8 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.95)
     grad_clip: float = 1.0
     seed: int = 0
-    checkpoint_every: int | None = None
+    checkpoint_every: int | None = None  # periodic saves, besides the final one
+    final_checkpoint: bool = True    # save after this run's last step (--steps or --stop-at)
     parallel: Literal["ddp", "fsdp"] = "fsdp"
     compile: bool = False
     activation_checkpointing: bool = False
@@ -81,6 +82,12 @@ def model_config_for(config: TrainConfig, tokenizer_vocab: int) -> TransformerCo
         raise ValueError(f"--seq-len {config.seq_len} exceeds the {config.family} {config.preset} context "
                          f"of {model_config.max_seq_len} tokens")
     return model_config
+
+
+def should_checkpoint(done: int, last: int, config: TrainConfig) -> bool:
+    """Save after step `done`? One answer per step, so a periodic and the final save never repeat."""
+    periodic = bool(config.checkpoint_every) and done % config.checkpoint_every == 0
+    return periodic or (done == last and config.final_checkpoint)
 
 
 def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -180,6 +187,8 @@ def _train(config: TrainConfig, world: World) -> list[dict]:
     manifests = [read_manifest(directory) for directory, _ in config.data]
     model_config = model_config_for(config, manifests[0].vocab_size)
     validate_manifests(manifests, vocab_size=model_config.vocab_size, family=config.family)
+    for manifest in manifests:
+        verify_tokenizer(manifest)
     check_resumable(output, model_config, manifests[0])
     if world.is_main:
         write_run_file(config, model_config, manifests[0], output)
@@ -250,7 +259,7 @@ def _train(config: TrainConfig, world: World) -> list[dict]:
             progress.log(record)
             records.append(record)
             window_started, window_steps = time.perf_counter(), 0
-        if config.checkpoint_every and (done % config.checkpoint_every == 0 or done == last):
+        if should_checkpoint(done, last, config):
             save_checkpoint(output, done, model, optimizer, {"data": batches.state_dict()}, world)
     progress.close()
     return records if world.is_main else []
