@@ -120,6 +120,29 @@ def test_bundled_rules_read_packaged_copies_from_any_directory(tmp_path, monkeyp
         assert locations and all(Path(loc).is_relative_to(PACKAGED) for loc in locations), name
 
 
+def test_a_copy_of_the_repository_with_nothing_beside_it_loads_every_benchmark(tmp_path):
+    """What a user's clone has is enough: the package and rules/ copied where no ../shared
+    exists load the bundled rules and every enabled benchmark."""
+    import shutil
+    import subprocess
+    import sys
+
+    repository = Path(__file__).resolve().parents[1]
+    clone = tmp_path / "lonely" / "stackpipe-clone"
+    for part in ("stackpipe", "rules"):
+        shutil.copytree(repository / part, clone / part, ignore=shutil.ignore_patterns("__pycache__"))
+    script = ("import collections, stackpipe; from stackpipe.rules import load_rules; "
+              "from stackpipe.decontam import load_benchmarks; "
+              "print(stackpipe.__file__); "
+              "print(sorted(collections.Counter(p.benchmark for p in load_benchmarks(load_rules().decontam)).items()))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env={"PYTHONPATH": str(clone)},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    module_file, counts = result.stdout.splitlines()
+    assert Path(module_file).is_relative_to(clone)
+    assert counts == "[('gsm8k', 1319), ('humaneval', 164), ('humaneval_x', 984), ('mbpp', 974)]"
+
+
 def test_relative_benchmark_paths_resolve_against_the_rules_directory(tmp_path, monkeypatch):
     """A user's relative `paths` are read beside the rules directory they passed, not the cwd."""
     import shutil
