@@ -29,3 +29,17 @@ def test_pii_is_redacted_and_only_counted_in_stats(tmp_path):
     assert stats["stages"]["pii"]["edited"] == {"pii_email": 1, "pii_key": 1}
     stats_text = (tmp_path / "out" / "stats.json").read_text()
     assert EMAIL not in stats_text and AWS_KEY_ID not in stats_text
+
+
+def test_identical_files_with_the_same_public_ip_are_exact_duplicates_after_redaction(tmp_path):
+    """Redaction must not make two copies of one file differ (replacements keyed by the file)."""
+    code = 'SERVER = "52.14.200.7"\n' + (STDLIB / "colorsys.py").read_text()
+    for repo in ("one/tool", "two/fork"):
+        (tmp_path / "dump" / repo).mkdir(parents=True)
+        (tmp_path / "dump" / repo / "tool.py").write_text(code)
+    stats = curate.run(["--input", str(tmp_path / "dump" / "one"), str(tmp_path / "dump" / "two"),
+                        "--output", str(tmp_path / "out"), "--no-progress"])
+    assert stats["stages"]["pii"]["edited"] == {"pii_ip_address": 2}
+    assert stats["stages"]["exact_dedup"]["dropped"] == {"exact_duplicate": 1}
+    [row] = pq.read_table(tmp_path / "out" / "documents").to_pylist()
+    assert "52.14.200.7" not in row["content"]
