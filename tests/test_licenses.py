@@ -271,3 +271,86 @@ def test_policy_strips_headers_and_keeps_the_spdx_id(rules):
     assert kept.content == "package main\n"
     assert kept.license == "MIT"
     assert kept.content_hash == content_hash("package main\n")
+
+
+# --- licence files that also list bundled components ----------------------------------
+
+TEXTS = Path(__file__).resolve().parent.parent / "stackpipe" / "licenses" / "data"
+
+
+def shipped_text(name: str) -> str:
+    """A reference licence text shipped with stackpipe (data/texts, data/notices)."""
+    return (TEXTS / name).read_text(encoding="utf-8")
+
+
+def test_numpy_licence_with_bundled_gcc_runtime_keeps_the_projects_code(rules):
+    """numpy's wheel LICENSE.txt: BSD-3-Clause, then OpenBLAS, libgfortran (GPL-3.0-or-later
+    WITH GCC-exception-3.1) and libquadmath (LGPL) sections naming `numpy.libs/*.so`."""
+    text = dist_license("numpy", "licenses/LICENSE.txt")
+    licence_map = detect_licenses([("numpy-2.0.dist-info/licenses/LICENSE.txt", text)], None)
+    kept = apply_license_policy(record("numpy/linalg/_linalg.py"), licence_map, rules)
+    assert isinstance(kept, FileRecord) and kept.license == "BSD-3-Clause"
+    assert licence_map.license_for("numpy.libs/libgfortran-040039e1.so.5.0.0") == \
+        "GPL-3.0-or-later WITH GCC-exception-3.1"
+    assert licence_map.license_for("numpy.libs/libquadmath-96973f99.so.0.0.0") == "LGPL-2.1-or-later"
+
+
+def test_notice_naming_an_mpl_vendored_file_scopes_mpl_to_that_file(rules):
+    notice = ("Acme Widgets\nCopyright 2024 Acme Inc.\n\n----\n\n"
+              "Acme Widgets includes a vendored copy of the Mozilla CA bundle, widgets/vendored/cacert.pem,\n"
+              "under the Mozilla Public License 2.0:\n\n" + shipped_text("notices/MPL-2.0__notice.txt"))
+    licence_map = detect_licenses([("LICENSE", shipped_text("texts/Apache-2.0.txt")), ("NOTICE", notice)], None)
+    assert isinstance(apply_license_policy(record("widgets/core.py"), licence_map, rules), FileRecord)
+    assert isinstance(apply_license_policy(record("widgets/vendored/__init__.py"), licence_map, rules), FileRecord)
+    dropped = apply_license_policy(record("widgets/vendored/cacert.pem", "-----BEGIN CERTIFICATE-----\n"),
+                                   licence_map, rules)
+    assert isinstance(dropped, Rejected) and "MPL-2.0" in dropped.record.license
+
+
+def test_font_licence_in_a_fonts_directory_does_not_drop_code(rules):
+    licence_map = detect_licenses([("LICENSE", shipped_text("texts/MIT.txt")),
+                                   ("pkg/fonts/LICENSE.txt", shipped_text("texts/OFL-1.1.txt"))], None)
+    kept = apply_license_policy(record("pkg/fonts/loader.py"), licence_map, rules)
+    assert isinstance(kept, FileRecord) and kept.license == "MIT"
+    assert licence_map.license_for("pkg/fonts/DejaVuSans.ttf") == "OFL-1.1"
+
+
+def test_own_gpl_spdx_header_is_dropped_in_a_project_with_bundled_sections(rules):
+    text = dist_license("numpy", "licenses/LICENSE.txt")
+    licence_map = detect_licenses([("numpy-2.0.dist-info/licenses/LICENSE.txt", text)], "BSD-3-Clause")
+    gpl = apply_license_policy(record("numpy/gpl.c", "// SPDX-License-Identifier: GPL-3.0-only\nint x;\n"),
+                               licence_map, rules)
+    assert (gpl.reason, gpl.record.license) == ("license_non_permissive", "GPL-3.0-only")
+    assert isinstance(apply_license_policy(record("numpy/ok.c", "int y;\n"), licence_map, rules), FileRecord)
+
+
+def test_gpl_project_with_a_bundled_mit_component_is_still_dropped(rules):
+    """The main licence is GPL: the project's files go; only what the MIT section names stays."""
+    text = (system_license("GPL-3") + "\n----\n\nThis distribution also bundles the following software:\n\n"
+            "Name: tinylib\nFiles: tinylib/*\nLicense: MIT\n" + shipped_text("texts/MIT.txt"))
+    licence_map = detect_licenses([("COPYING", text)], "GPL-3.0-or-later")
+    dropped = apply_license_policy(record("src/main.py"), licence_map, rules)
+    assert isinstance(dropped, Rejected) and dropped.record.license.startswith("GPL-3.0")
+    assert licence_map.license_for("tinylib/util.py") == "MIT"
+
+
+def test_linking_exception_does_not_bind_the_code_beside_it(rules):
+    assert classify("BSD-3-Clause AND GPL-3.0-or-later WITH GCC-exception-3.1", rules) == "permissive"
+    assert classify("GPL-3.0-or-later WITH GCC-exception-3.1", rules) == "non_permissive"
+    assert classify("BSD-3-Clause AND GPL-3.0-or-later", rules) == "non_permissive"
+
+
+def test_real_multi_component_licence_files_keep_their_projects_code(rules):
+    """matplotlib (OFL fonts, `Files:` sections), fonttools (LICENSE.external), botocore
+    (NOTICE with an MPL CA bundle): their Python files keep the project's licence."""
+    for distribution, declared, sample in (("matplotlib", "PSF-2.0", "matplotlib/pyplot.py"),
+                                           ("fonttools", "MIT", "fontTools/ttLib/ttFont.py"),
+                                           ("botocore", "Apache-2.0", "botocore/client.py")):
+        try:
+            dist = metadata.distribution(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+        files = [(str(f), Path(dist.locate_file(f)).read_text(encoding="utf-8", errors="replace"))
+                 for f in dist.files or [] if ".dist-info/" in str(f) and is_license_file(str(f))]
+        licence_map = detect_licenses(files, declared)
+        assert isinstance(apply_license_policy(record(sample), licence_map, rules), FileRecord), distribution

@@ -11,7 +11,18 @@ Three kinds of evidence, most specific first:
 
 Python distributions keep their licence files in `<name>.dist-info/` (PEP 639 copies the
 source tree's licence paths under `licenses/`): those apply to the tree they came from,
-so `x.dist-info/licenses/src/pkg/_vendor/lib/LICENSE` covers `pkg/_vendor/lib/`.
+so `x.dist-info/licenses/src/pkg/_vendor/lib/LICENSE` covers `pkg/_vendor/lib/`; a
+distribution vendored inside another (`pkg/_vendor/lib-1.0.dist-info/LICENSE`) covers
+`pkg/_vendor/lib/`.
+
+A licence file that concatenates the project's licence with those of bundled components
+is cut into sections (`sections.py`): a section naming files (`Files:` globs, "Following
+applies to:", a vendored path in a NOTICE) or font / certificate assets applies to those
+files only; a section about third-party software that names nothing applies to none of
+the project's own files (it is kept as evidence, `LicenseFile.bundled`); the rest, the
+file's main licence, applies to its directory as before. When that main licence is not
+recognised in such a composite file at the repository root, the licence the source
+declares (package metadata) decides instead of `LicenseRef-unknown`.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ from typing import Iterable, Mapping
 
 from stackpipe.licenses.expressions import UNKNOWN, license_ids, normalize_expression
 from stackpipe.licenses.matcher import identify_license
+from stackpipe.licenses.sections import FONT_LICENCES, Section, hint_matches, pattern_matches, split_sections, vendored_component
 
 # Names that hold licence text (stem, case-insensitive), with an optional prefix or
 # suffix: LICENSE, LICENSE.txt, LICENSE-MIT, MIT-LICENSE, COPYING.LESSER, dragon4_LICENSE.txt.
@@ -63,12 +75,49 @@ def spdx_header(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """A section of a licence file that applies to some files only: those matching
+    `patterns` (relative to `base`, the directory the licence file covers), the assets of
+    `hint` ("fonts", "certificates") or directories named like `names` below a vendor
+    directory."""
+
+    base: str
+    expression: str
+    evidence: str
+    patterns: tuple[str, ...] = ()
+    hint: str = ""
+    names: tuple[str, ...] = ()
+
+    def covers(self, path: str) -> bool:
+        if self.base and not path.startswith(self.base + "/"):
+            return False
+        rel = path[len(self.base) + 1:] if self.base else path
+        if self.patterns:
+            return any(pattern_matches(p, rel) for p in self.patterns)
+        if self.hint:
+            return hint_matches(self.hint, rel)
+        return vendored_component(self.names, rel)
+
+
+@dataclass(frozen=True)
 class LicenseFile:
-    """What one licence file said: its expression ("" if nothing) and the evidence."""
+    """What one licence file said: its expression ("" if nothing: every licence it holds)
+    and the evidence; `own`, the part that is the licence of its directory (None: all of
+    it); `scoped`, sections that apply to some files only; `bundled`, expressions of
+    third-party sections that name no files; `composite`, whether it had such sections."""
 
     path: str
     expression: str
     detail: str
+    own: str | None = None
+    scoped: tuple[Scope, ...] = ()
+    bundled: tuple[str, ...] = ()
+    composite: bool = False
+    unknown: bool = False  # its main text is a licence nothing recognised
+
+    @property
+    def own_expression(self) -> str:
+        return self.expression if self.own is None else self.own
 
 
 @dataclass(frozen=True)
@@ -79,6 +128,7 @@ class LicenseMap:
     headers: Mapping[str, str] = field(default_factory=dict)  # path -> expression of its SPDX tags
     metadata: str = ""
     license_files: Mapping[str, LicenseFile] = field(default_factory=dict)
+    scoped: tuple[Scope, ...] = ()
 
     def license_for(self, path: str) -> str:
         """The SPDX expression that applies to `path`, or "" when nothing says."""
@@ -88,18 +138,33 @@ class LicenseMap:
         """(expression, where it came from), e.g. ("MIT", "file LICENSE: MIT(1.00)")."""
         if path in self.headers:
             return self.headers[path], "spdx header"
-        directory = posixpath.dirname(path)
-        while True:
-            if directory in self.directories:
-                files = [f for f in self.license_files.values() if f.expression and _applies_to(f.path) == directory]
-                evidence = "; ".join(f"file {f.path}: {f.detail}" for f in files) or "licence files"
-                return self.directories[directory], evidence
-            if not directory:
-                break
-            directory = posixpath.dirname(directory)
+        found = self._directory(path)
+        scopes = [s for s in self.scoped if s.covers(path)]
+        if scopes:
+            expression = _and([s.expression for s in scopes])
+            evidence = "; ".join(s.evidence for s in scopes)
+            if found and found[2] is not None and any(len(found[2]) > len(s.base) for s in scopes):
+                # a licence file deeper than the section's is nearer: both apply
+                return _and([expression, found[0]]), f"{evidence}; {found[1]}"
+            return expression, evidence
+        if found:
+            return found[0], found[1]
         if self.metadata:
             return self.metadata, "metadata"
         return "", "none"
+
+    def _directory(self, path: str) -> tuple[str, str, str] | None:
+        """(expression, evidence, directory) of the nearest directory with a licence."""
+        directory = posixpath.dirname(path)
+        while True:
+            if directory in self.directories:
+                files = [f for f in self.license_files.values()
+                         if f.own_expression and _applies_to(f.path) == directory]
+                evidence = "; ".join(f"file {f.path}: {f.detail}" for f in files) or "licence files"
+                return self.directories[directory], evidence, directory
+            if not directory:
+                return None
+            directory = posixpath.dirname(directory)
 
 
 def detect_licenses(files: Iterable[tuple[str, str]], metadata_license: str | None) -> LicenseMap:
@@ -115,20 +180,77 @@ def detect_licenses(files: Iterable[tuple[str, str]], metadata_license: str | No
     headers: dict[str, str] = {}
     for path, text in files:
         if is_license_file(path):
-            identification = identify_license(text)
-            expression = _and([identification.expression, spdx_header(text)])
-            found[path] = LicenseFile(path, expression, identification.detail)
+            found[path] = _read_license_file(path, text)
             texts[path] = text
         else:
             header = spdx_header(text)
             if header:
                 headers[path] = header
     _resolve_pointers(found, texts)
-    directories = _directory_licenses(found, texts)
+    directories = _directory_licenses(found, texts, metadata)
     root = directories.get("")
     if root and metadata and license_ids(root) == license_ids(metadata):
         directories[""] = metadata  # same licences; the metadata can say OR where files cannot
-    return LicenseMap(directories, headers, metadata, found)
+    scoped = tuple(scope for entry in found.values() for scope in entry.scoped)
+    return LicenseMap(directories, headers, metadata, found, scoped)
+
+
+def _read_license_file(path: str, text: str) -> LicenseFile:
+    """A licence file's licences, whole and by section (see the module docstring)."""
+    identification = identify_license(text)
+    header = spdx_header(text)
+    expression = _and([identification.expression, header])
+    ids = license_ids(identification.expression)
+    if ids and ids <= FONT_LICENCES:  # a font licence covers the fonts beside it, not code
+        scope = Scope(_applies_to(path), identification.expression, f"file {path}: {identification.detail}",
+                      hint="fonts")
+        return LicenseFile(path, expression, identification.detail, header, (scope,), composite=True)
+    sections = split_sections(text)
+    if len(sections) < 2 or not any(s.third_party for s in sections):
+        return LicenseFile(path, expression, identification.detail)
+    base = _applies_to(path)
+    own, main_text, scoped, bundled = [], [], [], []
+    carried: Section | None = None  # a list of files (or an intro) waiting for its licence text
+    for section in sections:
+        if carried is not None:
+            section = Section(section.text, True, section.patterns or carried.patterns,
+                              section.hint or carried.hint, section.names or carried.names, section.declared)
+            carried = None
+        section_expression = _section_expression(section)
+        if not section.third_party:
+            own.append(section_expression)
+            main_text.append(section.text)
+            continue
+        if not section_expression:
+            if section.patterns or section.names:
+                carried = section
+            continue
+        label = section.names[0] if section.names else "third-party section"
+        evidence = f"file {path}: {label}: {section_expression}"
+        if section.patterns or section.hint:
+            scoped.append(Scope(base, section_expression, evidence, section.patterns, section.hint))
+        else:
+            bundled.append(section_expression)
+            if section.names:
+                scoped.append(Scope(base, section_expression, evidence, names=section.names))
+    own_expression = _and(own + [header])
+    unknown = not own_expression and _is_unknown_licence(path, "\n".join(main_text))
+    return LicenseFile(path, expression, identification.detail, own_expression, tuple(scoped), tuple(bundled),
+                       composite=True, unknown=unknown)
+
+
+def _section_expression(section: Section) -> str:
+    """A section's licence: its `License:` field when that is an SPDX expression we know,
+    else what its text holds; a section naming files whose licence nothing recognises
+    is an unknown licence for those files."""
+    if section.declared:
+        declared = normalize_expression(section.declared)
+        if declared and UNKNOWN not in license_ids(declared):
+            return declared
+    expression = identify_license(section.text).expression
+    if not expression and section.patterns and section.declared:
+        return UNKNOWN
+    return expression
 
 
 def _applies_to(path: str) -> str:
@@ -142,6 +264,9 @@ def _applies_to(path: str) -> str:
                 rest = rest[1:]
             if rest and rest[0] == "src":
                 rest = rest[1:]
+            if i:  # vendored inside another distribution: covers its own package there
+                package = re.split(r"-\d", part.rsplit(".", 1)[0], maxsplit=1)[0].replace(".", "/")
+                rest = parts[:i] + [package] + rest
             return posixpath.dirname("/".join(rest))
     return posixpath.dirname(path)
 
@@ -151,7 +276,7 @@ def _resolve_pointers(found: dict[str, LicenseFile], texts: dict[str, str]) -> N
     ("either of the licenses found in LICENSE.APACHE or LICENSE.BSD") takes their
     licences: OR when it says "either", AND otherwise."""
     for path, entry in list(found.items()):
-        if entry.expression:
+        if entry.expression or entry.composite:
             continue
         directory = posixpath.dirname(path)
         named = [other for other in found.values()
@@ -163,17 +288,22 @@ def _resolve_pointers(found: dict[str, LicenseFile], texts: dict[str, str]) -> N
             found[path] = LicenseFile(path, expression, "points to " + ", ".join(o.path for o in named))
 
 
-def _directory_licenses(found: dict[str, LicenseFile], texts: dict[str, str]) -> dict[str, str]:
-    """Directory -> AND of what its licence files say. A strong licence file (LICENSE,
-    COPYING) with text nothing recognised is an unknown licence, unless another licence
-    file of the directory was recognised (a pointer or preamble then)."""
+def _directory_licenses(found: dict[str, LicenseFile], texts: dict[str, str], metadata: str = "") -> dict[str, str]:
+    """Directory -> AND of what its licence files say (their own licence, not the sections
+    about bundled components). A strong licence file (LICENSE, COPYING) with text nothing
+    recognised is an unknown licence, unless another licence file of the directory was
+    recognised (a pointer or preamble then), or, at the root, it is a composite file and
+    the source declares the project's licence (metadata)."""
     by_directory: dict[str, list[LicenseFile]] = {}
     for entry in found.values():
         by_directory.setdefault(_applies_to(entry.path), []).append(entry)
     directories = {}
     for directory, entries in by_directory.items():
-        expressions = [e.expression for e in entries if e.expression]
-        if not expressions and any(_is_unknown_licence(e.path, texts[e.path]) for e in entries):
+        expressions = [e.own_expression for e in entries if e.own_expression]
+        unknown = [e for e in entries if (e.unknown if e.composite else _is_unknown_licence(e.path, texts[e.path]))]
+        if not directory and metadata:
+            unknown = [e for e in unknown if not e.composite]
+        if not expressions and unknown:
             expressions = [UNKNOWN]
         if expressions:
             directories[directory] = _and(expressions)

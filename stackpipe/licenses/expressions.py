@@ -97,7 +97,8 @@ def classify(expression: str, rules: LicenseRules) -> str:
         parsed = licensing().parse(expression, validate=False)
     except ExpressionError:
         return "non_permissive"
-    return "permissive" if _permissive(parsed, _permissive_ids(rules.permissive)) else "non_permissive"
+    linking = _permissive_ids(getattr(rules, "linking_exceptions", ()))
+    return "permissive" if _permissive(parsed, _permissive_ids(rules.permissive), linking) else "non_permissive"
 
 
 @functools.lru_cache(maxsize=8)
@@ -105,11 +106,19 @@ def _permissive_ids(permissive: tuple[str, ...]) -> frozenset[str]:
     return frozenset(i.lower() for i in permissive)
 
 
-def _permissive(node, allowed: frozenset[str]) -> bool:
+def _permissive(node, allowed: frozenset[str], linking: frozenset[str] = frozenset()) -> bool:
     lic = licensing()
     if isinstance(node, lic.AND):
-        return all(_permissive(arg, allowed) for arg in node.args)
+        # A component under a linking exception (`GPL-3.0-or-later WITH GCC-exception-3.1`,
+        # a runtime library) does not bind the code beside it: the other terms decide.
+        rest = [arg for arg in node.args if not _linking_exception(arg, linking)] or node.args
+        return all(_permissive(arg, allowed, linking) for arg in rest)
     if isinstance(node, lic.OR):
-        return any(_permissive(arg, allowed) for arg in node.args)
+        return any(_permissive(arg, allowed, linking) for arg in node.args)
     symbol = getattr(node, "license_symbol", node)  # `X WITH e` -> X
     return symbol.key.lower() in allowed
+
+
+def _linking_exception(node, linking: frozenset[str]) -> bool:
+    exception = getattr(node, "exception_symbol", None)
+    return exception is not None and exception.key.lower() in linking

@@ -33,14 +33,37 @@ NGRAM = 4
 MIN_TEXT_COVERAGE = 0.8  # share of a full reference text that must be present
 MIN_NOTICE_COVERAGE = 0.8  # short notices vary less, and are easier to find by chance
 MAX_OVERLAP = 0.5  # share of a match's words that may lie inside earlier matches
-# Licence exceptions (data/exceptions) and the licence each one modifies: found together,
-# they make `Apache-2.0 WITH LLVM-exception`; an exception without its licence is ignored.
-EXCEPTION_OF = {"LLVM-exception": "Apache-2.0", "fmt-exception": "MIT"}
+# Licence exceptions (data/exceptions, or the phrases below) and the licences each one
+# modifies: found together, they make `Apache-2.0 WITH LLVM-exception`, attached to the
+# first of those licences the text holds; an exception without its licence is ignored.
+_GPL2 = ("GPL-2.0-only", "GPL-2.0-or-later")
+_GPL3 = ("GPL-3.0-only", "GPL-3.0-or-later")
+EXCEPTION_OF = {
+    "LLVM-exception": ("Apache-2.0",), "fmt-exception": ("MIT",),
+    "GCC-exception-3.1": _GPL3, "GCC-exception-2.0": _GPL2 + _GPL3,
+    "Classpath-exception-2.0": _GPL2 + _GPL3, "Autoconf-exception-2.0": _GPL2 + _GPL3,
+    "Autoconf-exception-3.0": _GPL3, "Autoconf-exception-generic": _GPL2 + _GPL3,
+    "Bison-exception-2.2": _GPL2 + _GPL3, "Font-exception-2.0": _GPL2 + _GPL3,
+}
 # One-sentence grants that name a licence without quoting it, as ScanCode's small rules do.
 PHRASES = (
     (re.compile(r"licensed\s+under\s+(?:the\s+)?apache\s+(?:license,?\s+)?(?:version\s+|v)?2\.0", re.I), "Apache-2.0"),
     (re.compile(r"licensed\s+under\s+cnri'?s\s+python\s+1\.6\s+licen[cs]e", re.I), "CNRI-Python"),
     (re.compile(r"creativecommons\.org/publicdomain/zero/1\.0", re.I), "CC0-1.0"),
+    # Licence exceptions, by the sentence that grants them (the licence they modify is
+    # found on its own; see EXCEPTION_OF).
+    (re.compile(r"GCC\s+Runtime\s+Library\s+Exception", re.I), "GCC-exception-3.1"),
+    (re.compile(r"if\s+you\s+link\s+this\s+library\s+with\s+(?:other\s+)?files,?\s+some\s+of\s+which\s+are\s+"
+                r"compiled\s+with\s+GCC", re.I), "GCC-exception-2.0"),
+    (re.compile(r"(?:Classpath\s+exception|link\s+this\s+library\s+with\s+independent\s+modules\s+to\s+"
+                r"produce\s+an\s+executable)", re.I), "Classpath-exception-2.0"),
+    (re.compile(r"gives\s+unlimited\s+permission\s+to\s+copy,\s+distribute\s+and\s+modify\s+the\s+configure\s+"
+                r"scripts", re.I), "Autoconf-exception-2.0"),
+    (re.compile(r"the\s+respective\s+Autoconf\s+Macro'?s\s+copyright\s+owner\s+gives", re.I),
+     "Autoconf-exception-generic"),
+    (re.compile(r"larger\s+work\s+that\s+contains\s+part\s+or\s+all\s+of\s+the\s+Bison\s+parser\s+skeleton", re.I),
+     "Bison-exception-2.2"),
+    (re.compile(r"if\s+you\s+create\s+a\s+document\s+which\s+uses\s+this\s+font", re.I), "Font-exception-2.0"),
     # Code under an end-user licence agreement is proprietary whatever else the file says.
     (re.compile(r"licensed\s+under\s+the\s+[\w\s]{0,40}end[\s-]+user\s+licen[cs]e\s+agreement", re.I),
      "LicenseRef-proprietary"),
@@ -183,9 +206,10 @@ def _windows(ref: _Reference, common: set, positions: dict) -> list[tuple[frozen
 def _expression(matches: tuple[LicenseMatch, ...]) -> str:
     """Distinct licences in order of appearance, AND-ed; exceptions attach to their licence."""
     ids = list(dict.fromkeys(m.spdx for m in matches))
-    for exception, base in EXCEPTION_OF.items():
+    for exception, bases in EXCEPTION_OF.items():
         if exception in ids:
             ids.remove(exception)
-            if base in ids:
+            base = next((i for i in ids if i in bases), None)
+            if base is not None:
                 ids[ids.index(base)] = f"{base} WITH {exception}"
     return " AND ".join(ids)
