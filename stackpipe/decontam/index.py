@@ -1,29 +1,40 @@
-"""A compact n-gram index of benchmark strings, and the decontamination stage over it.
+"""Decontamination by coverage: which share of a benchmark problem a file holds.
 
-What is looked for (REFERENCE.md §7, DeepSeek-Coder's rule, made usable on real code):
+A file is not dropped for any one n-gram it shares with a benchmark: `for i in
+range(len(arr))` is in HumanEval and in half the code ever written. It is dropped for a
+problem when it covers enough of that problem, measured per field (REFERENCE.md §7):
 
-- every n-gram (n = 10 tokens) of every benchmark string;
-- every benchmark string of `short_min` to n-1 tokens, whole;
-- but only windows holding at least `min_distinctive_tokens` distinctive words: words
-  outside the vocabulary all code shares (`common_tokens.txt`, numbers and punctuation
-  never count). `= [ ] for i in range ( len (` is in HumanEval and in half the code
-  ever written; `def rgb_to_hsv (` names something;
-- a string of n tokens or more with no distinctive window (an MBPP solution such as
-  `def maximum(a, b): if a >= b: ...`) must occur whole: its first n-gram is indexed
-  as an anchor, and a hit on it is confirmed by comparing the whole token sequence.
+- every benchmark field is cut into windows of tokens (stackpipe.decontam.tokens.streams):
+  `solution` and `tests` into windows of `n` code tokens (comments left out, so a copy
+  with its comments removed or new ones added still matches), `prompt` (and GSM8K's prose
+  answers) into windows of `word_n` words (comments and docstrings included: the problem
+  text pasted as a docstring or a comment is found);
+- each window weighs by how rare it is in real code: 1 for a window no file of the
+  calibration corpus holds, falling with the number of files holding it (its document
+  frequency, `ngram_df.npz`, measured once on this machine's standard library and
+  site-packages by `benchmarks/decontam.py --write-df`) to 0 at `common_df` files;
+  a window shared by more than `max_problems_per_ngram` problems of one benchmark is
+  harness boilerplate and weighs nothing either;
+- a field's coverage is the weight of its distinct windows found in the file over the
+  weight of all of them. The file is dropped for the problem when a field has coverage
+  >= `min_coverage` and the found weight is >= `min_weight` (several rare windows: one
+  line of a solution, a function name with another body, or textbook code made of
+  common windows is not enough). A short field whose whole weight is below
+  `min_weight` (a two-line MBPP solution) needs `short_min_coverage` of it, and at
+  least `short_min_weight`: a field made only of common code can never be told from
+  code written independently and is never a hit.
 
-Tokens (stackpipe.decontam.tokens) map to small ids; a token no benchmark uses maps to 0
-and ends every window that holds it. A window of k ids hashes to 64 bits, a polynomial
-over per-token random codes (Horner's rule vectorised over every window of a text). The
-index keeps, per window length, a sorted uint64 key array with a parallel int32 owner
-array (benchmark, problem, field), and a 4 MiB bitmap of the keys' top bits that answers
-most windows before any binary search. Built once per worker (`Decontaminator.setup`).
+Windows hash to 64 bits (a polynomial over the token hashes, vectorised over all windows
+of a text). The index keeps the benchmark windows of positive weight as one sorted uint64
+array with per-window weights and owners (problem, field), and a bitmap of the keys' top
+bits that answers almost every window of real code before any binary search. Built once
+per worker (`Decontaminator.setup`).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
+import math
 import re
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -32,178 +43,261 @@ from typing import Iterable
 import numpy as np
 
 from stackpipe.decontam.benchmarks import REGISTRY, Problem, load_benchmarks
-from stackpipe.decontam.tokens import is_word, tokenize
+from stackpipe.decontam.tokens import streams, window_hashes
 from stackpipe.records import FileRecord, Rejected
 from stackpipe.rules import DecontamRules
 
 STAGE = "decontam"
-_P = np.uint64(0x20000000367)  # odd multiplier of the polynomial hash
-_MIX = np.uint64(0xBF58476D1CE4E5B9)
-_BITMAP_BITS = 25  # 2^25 bits = 4 MiB
-_SEED = 0x5EED
+DF_FILE = "ngram_df.npz"
+_BITMAP_BITS = 27  # 2^27 bits = 16 MiB
+_TOP = np.uint64(64 - _BITMAP_BITS)
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A benchmark problem found in a text: the fields whose strings matched, how many
-    token windows matched, and the first match (tokens joined by spaces)."""
+    """A benchmark problem found in a text: the fields whose coverage made the hit, the
+    number of distinct benchmark windows found, the first match (text of the file) and the
+    best field coverage (share of the field's weight found)."""
 
     benchmark: str
     problem_id: str
     fields: tuple[str, ...]
     count: int
     match: str
+    coverage: float = 1.0
 
 
-def packaged_common_tokens() -> frozenset[str]:
-    """The common-code vocabulary shipped with stackpipe (see common_tokens.txt's header)."""
-    text = resources.files("stackpipe.decontam").joinpath("common_tokens.txt").read_text(encoding="utf-8")
-    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+def _salt(stream: str, k: int) -> int:
+    return (1 if stream == "code" else 2) * 1000 + k
 
 
-def _finalize(h: np.ndarray, length: int) -> np.ndarray:
-    """Mix in the window length and spread the bits (splitmix64-style): top bits index the bitmap."""
-    x = h ^ np.uint64((length * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
-    x = (x ^ (x >> np.uint64(31))) * _MIX
-    return x ^ (x >> np.uint64(29))
+def field_stream(benchmark: str, field_name: str) -> str:
+    """`word` for natural-language fields (prompts, GSM8K's answers), else `code`."""
+    return "word" if field_name == "prompt" or benchmark == "gsm8k" else "code"
+
+
+@dataclass(frozen=True)
+class DocumentFrequency:
+    """Number of calibration files holding each benchmark window (absent: none)."""
+
+    keys: np.ndarray  # sorted uint64
+    counts: np.ndarray  # uint32, parallel
+    files: int
+    n: int
+    word_n: int
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        if not len(self.keys):
+            return np.zeros(len(keys), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        return np.where(self.keys[at] == keys, self.counts[at], 0).astype(np.int64)
+
+    def save(self, path) -> None:
+        np.savez_compressed(path, keys=self.keys, counts=self.counts,
+                            meta=np.array([self.files, self.n, self.word_n], dtype=np.int64))
+
+    @classmethod
+    def load(cls, path) -> "DocumentFrequency":
+        with np.load(path) as data:
+            files, n, word_n = (int(v) for v in data["meta"])
+            return cls(keys=data["keys"], counts=data["counts"], files=files, n=n, word_n=word_n)
+
+    @classmethod
+    def empty(cls, n: int, word_n: int) -> "DocumentFrequency":
+        return cls(keys=np.zeros(0, np.uint64), counts=np.zeros(0, np.uint32), files=0, n=n, word_n=word_n)
+
+
+def packaged_df_path():
+    return resources.files("stackpipe.decontam").joinpath(DF_FILE)
+
+
+def text_windows(text: str, n: int, word_n: int) -> np.ndarray:
+    """Every window hash of `text`: code windows of n tokens, word windows of word_n words."""
+    code, words = streams(text)
+    return np.concatenate((window_hashes(code, n, _salt("code", n)), window_hashes(words, word_n, _salt("word", word_n))))
+
+
+def field_windows(benchmark: str, field_name: str, text: str, n: int, word_n: int) -> np.ndarray:
+    code, words = streams(text)
+    if field_stream(benchmark, field_name) == "word":
+        return window_hashes(words, word_n, _salt("word", word_n))
+    return window_hashes(code, n, _salt("code", n))
+
+
+def benchmark_windows(problems: Iterable[Problem], n: int, word_n: int):
+    """(keys, owner per key, owners): the windows of every field of every problem."""
+    owners: list[tuple[str, str, str]] = []
+    keys, owner_of = [], []
+    for problem in problems:
+        for field_name, texts in problem.fields.items():
+            owner = len(owners)
+            owners.append((problem.benchmark, problem.problem_id, field_name))
+            for text in texts:
+                h = field_windows(problem.benchmark, field_name, text, n, word_n)
+                keys.append(h)
+                owner_of.append(np.full(len(h), owner, dtype=np.int32))
+    if not keys:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int32), owners
+    return np.concatenate(keys), np.concatenate(owner_of), owners
+
+
+def count_document_frequency(wanted: np.ndarray, texts: Iterable[str], n: int, word_n: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(keys, counts, files): how many of `texts` hold each of the `wanted` window hashes
+    (only those held by at least one text are returned)."""
+    wanted = np.unique(wanted)
+    counts = np.zeros(len(wanted), dtype=np.int64)
+    files = 0
+    for text in texts:
+        files += 1
+        h = np.unique(text_windows(text, n, word_n))
+        at = np.minimum(np.searchsorted(wanted, h), max(len(wanted) - 1, 0))
+        found = at[wanted[at] == h] if len(wanted) else at[:0]
+        counts[found] += 1
+    keep = counts > 0
+    return wanted[keep], counts[keep].astype(np.uint32), files
 
 
 class NgramIndex:
-    """Benchmark n-grams and short strings -> owners (benchmark, problem, field).
+    """Benchmark windows of positive weight -> (weight, owners), and the coverage rule.
 
-    Arguments are those of `DecontamRules`; `common` is the common-code vocabulary.
-    Building the index over every registered benchmark takes about a second.
+    Arguments are those of `DecontamRules`; `df` the document frequencies (None: every
+    window counts as rare, weight 1).
     """
 
-    def __init__(self, problems: Iterable[Problem], *, n: int = 10, short_min: int = 3,
-                 min_distinctive_tokens: int = 1, common: frozenset[str] = frozenset(),
+    def __init__(self, problems: Iterable[Problem], *, n: int = 8, word_n: int = 6,
+                 df: DocumentFrequency | None = None, common_df: int = 8,
+                 min_coverage: float = 0.5, min_weight: float = 4.0,
+                 short_min_coverage: float = 0.75, short_min_weight: float = 1.5, large_weight: float = 25.0,
                  max_problems_per_ngram: int | None = 10, allow: Iterable[str] = ()):
-        self.n, self.short_min, self.min_distinctive = n, short_min, min_distinctive_tokens
-        self.vocab: dict[str, int] = {}
-        self.owners: list[tuple[str, str, str]] = []
-        self.anchors: list[tuple[int, np.ndarray]] = []  # (owner, whole id sequence); owner ids >= len(owners)
-        problem_of, benchmark_of, strings = [], [], []
-        benchmark_number = {name: i for i, name in enumerate(REGISTRY)}
-        for p_index, problem in enumerate(problems):
-            for field_name, texts in problem.fields.items():
-                owner = len(self.owners)
-                self.owners.append((problem.benchmark, problem.problem_id, field_name))
-                problem_of.append(p_index)
-                benchmark_of.append(benchmark_number[problem.benchmark])
-                for text in texts:
-                    ids = [self.vocab.setdefault(t, len(self.vocab) + 1) for t in tokenize(text)]
-                    strings.append((owner, np.array(ids, dtype=np.uint64)))
-        rng = np.random.default_rng(_SEED)
-        self._codes = rng.integers(0, 2**63, size=len(self.vocab) + 1, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        self._distinctive = np.zeros(len(self.vocab) + 1, dtype=np.int64)
-        for token, i in self.vocab.items():
-            self._distinctive[i] = is_word(token) and token not in common
+        self.n, self.word_n = n, word_n
+        self.min_coverage, self.min_weight = min_coverage, min_weight
+        self.short_min_coverage, self.short_min_weight = short_min_coverage, short_min_weight
+        self.large_weight = large_weight
+        problems = list(problems)
+        keys, owner_of, self.owners = benchmark_windows(problems, n, word_n)
+        # one entry per distinct (key, owner)
+        order = np.lexsort((owner_of, keys))
+        keys, owner_of = keys[order], owner_of[order]
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = (keys[1:] != keys[:-1]) | (owner_of[1:] != owner_of[:-1])
+        keys, owner_of = keys[first], owner_of[first]
 
-        parts: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-        for owner, ids in strings:
-            k = min(len(ids), n)
-            if k < short_min:
-                continue
-            hashes, _ = self._window_hashes(ids, k)
-            keep = self._informative(ids, k)
-            if keep.any():
-                parts.setdefault(k, []).append((hashes[keep], np.full(int(keep.sum()), owner, dtype=np.int32)))
-            elif len(ids) >= n:  # no distinctive n-gram: the whole string must occur
-                anchor = len(self.owners) + len(self.anchors)
-                self.anchors.append((owner, ids))
-                parts.setdefault(n, []).append((hashes[:1], np.array([anchor], dtype=np.int32)))
-        owner_problem = np.array(problem_of + [problem_of[o] for o, _ in self.anchors], dtype=np.int64)
-        owner_benchmark = np.array(benchmark_of + [benchmark_of[o] for o, _ in self.anchors], dtype=np.int64)
-        allow_ids = [self.ids(text) for text in allow]
-
-        self.tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for length, pieces in sorted(parts.items()):
-            keys = np.concatenate([k for k, _ in pieces])
-            owners = np.concatenate([o for _, o in pieces])
-            keep = np.ones(len(keys), dtype=bool)
-            if max_problems_per_ngram is not None and length == n:
-                keep &= ~_boilerplate(keys, owner_problem[owners], owner_benchmark[owners], max_problems_per_ngram)
-            allowed = [h[v] for h, v in (self._window_hashes(ids, length) for ids in allow_ids if len(ids) >= length)]
-            if allowed:
-                keep &= ~np.isin(keys, np.concatenate(allowed))
-            keys, owners = keys[keep], owners[keep]
-            order = np.lexsort((owners, keys))
-            keys, owners = keys[order], owners[order]
-            first = np.ones(len(keys), dtype=bool)
-            first[1:] = (keys[1:] != keys[:-1]) | (owners[1:] != owners[:-1])
-            self.tables[length] = (keys[first], owners[first])
+        if df is None or (df.files and (df.n, df.word_n) != (n, word_n)):
+            if df is not None:
+                raise ValueError(f"document frequencies were measured for n={df.n}, word_n={df.word_n}, "
+                                 f"not n={n}, word_n={word_n}: rebuild them (benchmarks/decontam.py --write-df)")
+            df = DocumentFrequency.empty(n, word_n)
+        counts = df.lookup(keys)
+        weight = np.clip(1.0 - np.log1p(counts) / math.log1p(common_df), 0.0, 1.0)
+        if max_problems_per_ngram is not None and len(keys):
+            benchmark_number = {name: i for i, name in enumerate(REGISTRY)}
+            owner_benchmark = np.array([benchmark_number[b] for b, _, _ in self.owners], dtype=np.int64)
+            problem_number = {}
+            owner_problem = np.array([problem_number.setdefault((b, p), len(problem_number))
+                                      for b, p, _ in self.owners], dtype=np.int64)
+            weight[_boilerplate(keys, owner_problem[owner_of], owner_benchmark[owner_of], max_problems_per_ngram)] = 0
+        allowed = [text_windows(text, n, word_n) for text in allow]
+        if allowed:
+            weight[np.isin(keys, np.concatenate(allowed))] = 0
+        self.total = np.bincount(owner_of, weights=weight, minlength=len(self.owners))
+        keep = weight > 0
+        keys, owner_of, weight = keys[keep], owner_of[keep], weight[keep]
+        # the table: distinct keys, each with its weight and a run of owners
+        self.keys, self._first = np.unique(keys, return_index=True)
+        self._stop = np.append(self._first[1:], len(keys))
+        self._owners = owner_of
+        self._weight = weight  # per (key, owner) entry
         self._bitmap = np.zeros(1 << (_BITMAP_BITS - 3), dtype=np.uint8)
-        for keys, _ in self.tables.values():
-            slot = keys >> np.uint64(64 - _BITMAP_BITS)
-            np.bitwise_or.at(self._bitmap, (slot >> np.uint64(3)).astype(np.int64),
-                             np.left_shift(1, (slot & np.uint64(7)).astype(np.uint8)).astype(np.uint8))
+        slot = self.keys >> _TOP
+        np.bitwise_or.at(self._bitmap, (slot >> np.uint64(3)).astype(np.int64),
+                         np.left_shift(1, (slot & np.uint64(7)).astype(np.uint8)).astype(np.uint8))
 
     @property
     def nbytes(self) -> int:
-        """Memory of the key tables, bitmap, token codes and anchors (not the vocabulary dict)."""
-        return (sum(k.nbytes + o.nbytes for k, o in self.tables.values()) + self._bitmap.nbytes
-                + self._codes.nbytes + self._distinctive.nbytes + sum(ids.nbytes for _, ids in self.anchors))
+        return (self.keys.nbytes + self._first.nbytes + self._stop.nbytes + self._owners.nbytes
+                + self._weight.nbytes + self._bitmap.nbytes + self.total.nbytes)
 
-    def ids(self, text: str) -> np.ndarray:
-        """Token ids of `text` (0 for a token no benchmark string uses)."""
-        tokens = tokenize(text)
-        return np.fromiter(map(self.vocab.get, tokens, itertools.repeat(0)), dtype=np.uint64, count=len(tokens))
+    def _matched_entries(self, hashes: np.ndarray) -> np.ndarray:
+        """Indices of the (key, owner) entries whose key is among `hashes`."""
+        slot = hashes >> _TOP
+        bits = self._bitmap[(slot >> np.uint64(3)).astype(np.int64)] >> (slot & np.uint64(7)).astype(np.uint8)
+        candidates = np.unique(hashes[(bits & 1).astype(bool)])
+        if not len(candidates) or not len(self.keys):
+            return np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, candidates), len(self.keys) - 1)
+        found = at[self.keys[at] == candidates]
+        if not len(found):
+            return np.zeros(0, dtype=np.int64)
+        first, stop = self._first[found], self._stop[found]
+        lengths = stop - first
+        return np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
 
-    def _window_hashes(self, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(hash of every k-window, mask of the windows free of unknown tokens)."""
-        codes = self._codes[ids.astype(np.int64)]
-        count = len(ids) - k + 1
-        h = np.zeros(count, dtype=np.uint64)
-        for j in range(k):  # Horner's rule over all windows at once: k array operations
-            h = h * _P + codes[j:count + j]
-        unknown = np.concatenate(([0], np.cumsum(ids == 0)))
-        return _finalize(h, k), unknown[k:] == unknown[:-k]
+    def coverage(self, text: str) -> dict[int, tuple[float, float, int]]:
+        """owner -> (found weight, coverage, distinct windows found), for every owner with a match."""
+        entries = self._matched_entries(text_windows(text, self.n, self.word_n))
+        if not len(entries):
+            return {}
+        owners = self._owners[entries]
+        found = np.bincount(owners, weights=self._weight[entries])
+        windows = np.bincount(owners)
+        out = {}
+        for owner in np.flatnonzero(windows).tolist():
+            out[owner] = (float(found[owner]), float(found[owner] / self.total[owner]), int(windows[owner]))
+        return out
 
-    def _informative(self, ids: np.ndarray, k: int) -> np.ndarray:
-        """Mask of the k-windows holding at least `min_distinctive` distinctive words."""
-        counts = np.concatenate(([0], np.cumsum(self._distinctive[ids.astype(np.int64)])))
-        return counts[k:] - counts[:-k] >= self.min_distinctive
+    def is_hit(self, found: float, coverage: float, total: float, problem_found: float) -> bool:
+        """The coverage rule for one field: `found` of its `total` weight (`coverage`),
+        `problem_found` the weight found over all the problem's fields."""
+        if total >= self.large_weight:
+            return found >= self.min_weight - 1e-9 and coverage >= self.min_coverage
+        if total >= self.min_weight:
+            return coverage >= self.short_min_coverage
+        # lighter than min_weight: only with the rest of the problem (its prompt) beside it
+        return (total >= self.short_min_weight and coverage >= self.short_min_coverage
+                and problem_found >= self.min_weight - 1e-9)
 
     def find(self, text: str) -> list[Hit]:
-        """Every benchmark problem with an indexed n-gram or whole string in `text`,
-        ordered by benchmark (registry order) and problem id."""
-        ids = self.ids(text)
-        found: dict[int, list] = {}  # owner -> [distinct windows, first position, first length]
-        for length, (keys, owners) in self.tables.items():
-            if len(ids) < length:
-                continue
-            hashes, valid = self._window_hashes(ids, length)
-            slot = hashes >> np.uint64(64 - _BITMAP_BITS)
-            bits = self._bitmap[(slot >> np.uint64(3)).astype(np.int64)] >> (slot & np.uint64(7)).astype(np.uint8)
-            positions = np.flatnonzero(valid & (bits & 1).astype(bool))
-            if not len(positions):
-                continue
-            lo = np.searchsorted(keys, hashes[positions], side="left")
-            hi = np.searchsorted(keys, hashes[positions], side="right")
-            matched = hi > lo
-            for position, start, stop in zip(positions[matched].tolist(), lo[matched], hi[matched]):
-                for owner in owners[start:stop].tolist():
-                    span = length
-                    if owner >= len(self.owners):  # an anchor: the whole string must follow
-                        owner, whole = self.anchors[owner - len(self.owners)]
-                        if not np.array_equal(ids[position:position + len(whole)], whole):
-                            continue
-                        span = len(whole)
-                    entry = found.setdefault(owner, [set(), position, span])
-                    entry[0].add(position)
-        if not found:
-            return []
-        tokens = tokenize(text)
+        """Every benchmark problem `text` covers enough of, by benchmark (registry order)
+        and problem id."""
+        covered = self.coverage(text)
+        problem_found: dict[tuple[str, str], float] = {}
+        for owner, (found, _, _) in covered.items():
+            key = self.owners[owner][:2]
+            problem_found[key] = problem_found.get(key, 0.0) + found
         problems: dict[tuple[str, str], list] = {}
-        for owner, (positions, first, span) in sorted(found.items(), key=lambda item: item[1][1]):
+        for owner, (found, coverage, windows) in covered.items():
             benchmark, problem_id, field_name = self.owners[owner]
-            entry = problems.setdefault((benchmark, problem_id), [set(), set(), " ".join(tokens[first:first + span])])
-            entry[0].add(field_name)
-            entry[1] |= positions
+            if not self.is_hit(found, coverage, float(self.total[owner]), problem_found[(benchmark, problem_id)]):
+                continue
+            entry = problems.setdefault((benchmark, problem_id), [[], 0, 0.0, owner])
+            entry[0].append(field_name)
+            entry[1] += windows
+            if coverage > entry[2]:
+                entry[2], entry[3] = coverage, owner
+        if not problems:
+            return []
         rank = {name: i for i, name in enumerate(REGISTRY)}
-        hits = [Hit(benchmark=b, problem_id=p, fields=tuple(sorted(f)), count=len(w), match=m)
-                for (b, p), (f, w, m) in problems.items()]
+        hits = [Hit(benchmark=b, problem_id=p, fields=tuple(sorted(f)), count=c, match=self.match(text, o),
+                    coverage=round(min(cov, 1.0), 3))
+                for (b, p), (f, c, cov, o) in problems.items()]
         return sorted(hits, key=lambda hit: (rank[hit.benchmark], natural_key(hit.problem_id)))
+
+    def match(self, text: str, owner: int, limit: int = 200) -> str:
+        """The stretch of `text` from the first to the last window of `owner` found in it
+        (at most `limit` characters)."""
+        code, words, (code_start, code_end, word_start, word_end), raw = streams(text, positions=True)
+        benchmark, _, field_name = self.owners[owner]
+        if field_stream(benchmark, field_name) == "word":
+            k, h, start, end = self.word_n, window_hashes(words, self.word_n, _salt("word", self.word_n)), word_start, word_end
+        else:
+            k, h, start, end = self.n, window_hashes(code, self.n, _salt("code", self.n)), code_start, code_end
+        at = np.minimum(np.searchsorted(self.keys, h), max(len(self.keys) - 1, 0))
+        hit = np.flatnonzero(self.keys[at] == h) if len(self.keys) else at[:0]
+        hit = [i for i in hit.tolist() if owner in self._owners[self._first[at[i]]:self._stop[at[i]]]]
+        if not hit:
+            return ""
+        span = raw[start[hit[0]]:end[hit[-1] + k - 1]].decode("utf-8", "replace")
+        return " ".join(span.split())[:limit]
 
 
 def _boilerplate(keys: np.ndarray, problems: np.ndarray, benchmarks: np.ndarray, limit: int) -> np.ndarray:
@@ -229,14 +323,14 @@ def natural_key(text: str) -> tuple:
 
 
 class Decontaminator:
-    """decontam: drop a file that holds benchmark text (REFERENCE.md §7).
+    """decontam: drop a file that covers enough of a benchmark problem (REFERENCE.md §7).
 
     A picklable stage: the index is built by `setup()` (or on first use), once per
     worker, and is never pickled. `apply(record)` returns the record, or
     `Rejected(stage="decontam", reason="benchmark_<name>")` naming the first benchmark
     (registry order) it hits; the rejected record's meta holds `decontam_hits` (JSON: a
-    list of [benchmark, problem_id, fields, windows, match]) and a readable `detail`.
-    `problems` replaces the rules' benchmark files (tests, callers with their own data).
+    list of [benchmark, problem_id, fields, windows, match, coverage]) and a readable
+    `detail`. `problems` replaces the rules' benchmark files (tests, callers with their own data).
     """
 
     def __init__(self, rules: DecontamRules, problems: list[Problem] | None = None):
@@ -251,14 +345,12 @@ class Decontaminator:
         if self._index is not None:
             return
         rules = self.rules
-        if rules.common_tokens_file is None:
-            common = packaged_common_tokens()
-        else:
-            with open(rules.common_tokens_file, encoding="utf-8") as handle:
-                common = frozenset(line.strip() for line in handle if line.strip() and not line.startswith("#"))
+        df = DocumentFrequency.load(rules.df_file if rules.df_file is not None else packaged_df_path())
         problems = self._problems if self._problems is not None else load_benchmarks(rules)
-        self._index = NgramIndex(problems, n=rules.n, short_min=rules.short_min,
-                                 min_distinctive_tokens=rules.min_distinctive_tokens, common=common,
+        self._index = NgramIndex(problems, n=rules.n, word_n=rules.word_n, df=df, common_df=rules.common_df,
+                                 min_coverage=rules.min_coverage, min_weight=rules.min_weight,
+                                 short_min_coverage=rules.short_min_coverage, short_min_weight=rules.short_min_weight,
+                                 large_weight=rules.large_weight,
                                  max_problems_per_ngram=rules.max_problems_per_ngram, allow=rules.allow)
 
     @property
@@ -283,12 +375,14 @@ def hits_meta(hits: list[Hit]) -> dict[str, str]:
     """The meta entries of a decontam rejection (read back by `hits_from_meta`)."""
     first = hits[0]
     more = f" (+{len(hits) - 1} more)" if len(hits) > 1 else ""
-    return {"decontam_hits": json.dumps([[h.benchmark, h.problem_id, list(h.fields), h.count, h.match[:200]]
+    return {"decontam_hits": json.dumps([[h.benchmark, h.problem_id, list(h.fields), h.count, h.match[:200], h.coverage]
                                          for h in hits]),
-            "detail": f"{first.benchmark} {first.problem_id} {'/'.join(first.fields)}: {first.match[:120]!r}{more}"}
+            "detail": f"{first.benchmark} {first.problem_id} {'/'.join(first.fields)} coverage {first.coverage:.0%}: "
+                      f"{first.match[:120]!r}{more}"}
 
 
 def hits_from_meta(meta) -> list[Hit]:
-    """The hits a decontam rejection's meta records."""
+    """The hits a decontam rejection's meta records (older records have no coverage)."""
     raw = json.loads((meta or {}).get("decontam_hits", "[]"))
-    return [Hit(benchmark=b, problem_id=p, fields=tuple(f), count=c, match=m) for b, p, f, c, m in raw]
+    return [Hit(benchmark=h[0], problem_id=h[1], fields=tuple(h[2]), count=h[3], match=h[4],
+                coverage=h[5] if len(h) > 5 else 1.0) for h in raw]

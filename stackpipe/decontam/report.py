@@ -8,7 +8,8 @@ CombineFn (or any engine's reduce) gives the same report whatever the partitioni
      "max_listed": 100,
      "benchmarks": {"humaneval": {"files": 2,      # files hitting this benchmark
         "problems": {"HumanEval/0": {"files": 2, "fields": ["prompt", "solution"],
-                                     "file_ids": ["...", "..."], "matches": ["from typing ..."]}}}}}
+                                     "file_ids": ["...", "..."], "matches": ["from typing ..."],
+                                     "coverage": 0.97}}}}}          # highest field coverage
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ProblemTally:
     fields: frozenset[str] = frozenset()
     file_ids: tuple[str, ...] = ()
     matches: tuple[str, ...] = ()
+    coverage: float = 0.0  # the highest field coverage among the files
 
 
 @dataclass
@@ -56,6 +58,7 @@ class DecontamReport:
             tally.fields |= frozenset(hit.fields)
             tally.file_ids = _smallest(tally.file_ids, [file_id], self.max_listed)
             tally.matches = _smallest(tally.matches, [hit.match], 3)
+            tally.coverage = max(tally.coverage, hit.coverage)
         return self
 
     def add_rejected(self, rejected: Rejected) -> "DecontamReport":
@@ -75,6 +78,7 @@ class DecontamReport:
             mine.fields |= theirs.fields
             mine.file_ids = _smallest(mine.file_ids, theirs.file_ids, self.max_listed)
             mine.matches = _smallest(mine.matches, theirs.matches, 3)
+            mine.coverage = max(mine.coverage, theirs.coverage)
         return self
 
     @classmethod
@@ -91,7 +95,8 @@ class DecontamReport:
             tally = self.problems[(benchmark, problem_id)]
             entry = benchmarks.setdefault(benchmark, {"files": self.benchmark_files.get(benchmark, 0), "problems": {}})
             entry["problems"][problem_id] = {"files": tally.files, "fields": sorted(tally.fields),
-                                             "file_ids": list(tally.file_ids), "matches": list(tally.matches)}
+                                             "file_ids": list(tally.file_ids), "matches": list(tally.matches),
+                                             "coverage": tally.coverage}
         return {"files": self.files, "max_listed": self.max_listed, "benchmarks": benchmarks}
 
     def dumps(self) -> str:
