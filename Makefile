@@ -47,8 +47,11 @@ bench: $(STAMP)
 	$(PY) benchmarks/components.py
 	$(PY) benchmarks/pack.py
 	$(PY) benchmarks/licenses.py
+	$(PY) benchmarks/licenses_kept.py
 	$(PY) benchmarks/pii.py
+	$(PY) benchmarks/eval_pii.py
 	$(PY) benchmarks/decontam.py
+	$(PY) benchmarks/eval_decontam.py
 	$(PY) benchmarks/commoncrawl.py
 	$(PY) benchmarks/shards.py
 	$(PY) benchmarks/train.py
