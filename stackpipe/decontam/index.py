@@ -24,6 +24,12 @@ problem when it covers enough of that problem, measured per field (REFERENCE.md 
   least `short_min_weight`: a field made only of common code can never be told from
   code written independently and is never a hit.
 
+The code stream is normalised (docstrings left out, `self.` dropped, `def`-defined names
+one placeholder: stackpipe.decontam.tokens), a Python HumanEval solution carries its
+signature, and every text of a field is an owner of its own (`field_texts`,
+`benchmark_windows`). A field lighter than `min_weight` also needs another field of its
+problem covered `support_min_coverage` (Euclid's loop is HumanEval/13's whole solution).
+
 Windows hash to 64 bits (a polynomial over the token hashes, vectorised over all windows
 of a text). The index keeps the benchmark windows of positive weight as one sorted uint64
 array with per-window weights and owners (problem, field), and a bitmap of the keys' top
@@ -124,16 +130,40 @@ def field_windows(benchmark: str, field_name: str, text: str, n: int, word_n: in
     return window_hashes(code, n, _salt("code", n))
 
 
+_DEF_LINE = re.compile(r"^[ \t]*def [^\n]*:[ \t]*$", re.M)
+
+
+def field_texts(problem: Problem) -> dict[str, tuple[str, ...]]:
+    """The texts looked for, by field: the problem's own, except that a Python HumanEval
+    solution (a function body) is prefixed with its signature, the prompt's last `def`
+    line, so a copy of the function without its docstring (renamed or not) is found by
+    its code alone and a body's lone line is a smaller share of it."""
+    fields = dict(problem.fields)
+    python = problem.benchmark == "humaneval" or problem.problem_id.startswith("Python/")
+    if python and "solution" in fields and fields.get("prompt"):
+        signatures = _DEF_LINE.findall(fields["prompt"][0])
+        if signatures:
+            fields["solution"] = tuple(signatures[-1].strip() + "\n" + text for text in fields["solution"])
+    return fields
+
+
 def benchmark_windows(problems: Iterable[Problem], n: int, word_n: int):
-    """(keys, owner per key, owners): the windows of every field of every problem."""
+    """(keys, owner per key, owners): the windows of every text of every field of every
+    problem. Each text is an owner of its own (MBPP's two prompts, the full and the
+    sanitized one, are two owners of the field `prompt`): its coverage is not diluted by
+    the other's; identical window sequences (a CRLF copy) are one owner."""
     owners: list[tuple[str, str, str]] = []
     keys, owner_of = [], []
     for problem in problems:
-        for field_name, texts in problem.fields.items():
-            owner = len(owners)
-            owners.append((problem.benchmark, problem.problem_id, field_name))
+        for field_name, texts in field_texts(problem).items():
+            seen = set()
             for text in texts:
                 h = field_windows(problem.benchmark, field_name, text, n, word_n)
+                if not len(h) or h.tobytes() in seen:
+                    continue
+                seen.add(h.tobytes())
+                owner = len(owners)
+                owners.append((problem.benchmark, problem.problem_id, field_name))
                 keys.append(h)
                 owner_of.append(np.full(len(h), owner, dtype=np.int32))
     if not keys:
@@ -168,11 +198,11 @@ class NgramIndex:
                  df: DocumentFrequency | None = None, common_df: int = 8,
                  min_coverage: float = 0.5, min_weight: float = 4.0,
                  short_min_coverage: float = 0.75, short_min_weight: float = 1.5, large_weight: float = 25.0,
-                 max_problems_per_ngram: int | None = 10, allow: Iterable[str] = ()):
+                 support_min_coverage: float = 0.5, max_problems_per_ngram: int | None = 10, allow: Iterable[str] = ()):
         self.n, self.word_n = n, word_n
         self.min_coverage, self.min_weight = min_coverage, min_weight
         self.short_min_coverage, self.short_min_weight = short_min_coverage, short_min_weight
-        self.large_weight = large_weight
+        self.large_weight, self.support_min_coverage = large_weight, support_min_coverage
         problems = list(problems)
         keys, owner_of, self.owners = benchmark_windows(problems, n, word_n)
         # one entry per distinct (key, owner)
@@ -245,32 +275,42 @@ class NgramIndex:
             out[owner] = (float(found[owner]), float(found[owner] / self.total[owner]), int(windows[owner]))
         return out
 
-    def is_hit(self, found: float, coverage: float, total: float, problem_found: float) -> bool:
+    def is_hit(self, found: float, coverage: float, total: float, problem_found: float,
+               support: float = 1.0) -> bool:
         """The coverage rule for one field: `found` of its `total` weight (`coverage`),
-        `problem_found` the weight found over all the problem's fields."""
+        `problem_found` the weight found over all the problem's fields (each field's best
+        text), `support` the best coverage of another field of the problem."""
         if total >= self.large_weight:
             return found >= self.min_weight - 1e-9 and coverage >= self.min_coverage
         if total >= self.min_weight:
             return coverage >= self.short_min_coverage
-        # lighter than min_weight: only with the rest of the problem (its prompt) beside it
+        # lighter than min_weight: only with another field of the problem (its prompt)
+        # largely there too; alone it cannot be told from textbook code
         return (total >= self.short_min_weight and coverage >= self.short_min_coverage
-                and problem_found >= self.min_weight - 1e-9)
+                and problem_found >= self.min_weight - 1e-9 and support >= self.support_min_coverage)
 
     def find(self, text: str) -> list[Hit]:
         """Every benchmark problem `text` covers enough of, by benchmark (registry order)
         and problem id."""
         covered = self.coverage(text)
-        problem_found: dict[tuple[str, str], float] = {}
-        for owner, (found, _, _) in covered.items():
-            key = self.owners[owner][:2]
-            problem_found[key] = problem_found.get(key, 0.0) + found
+        # per problem and field: the best found weight and coverage among the field's texts
+        best: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
+        for owner, (found, coverage, _) in covered.items():
+            benchmark, problem_id, field_name = self.owners[owner]
+            fields = best.setdefault((benchmark, problem_id), {})
+            old = fields.get(field_name, (0.0, 0.0))
+            fields[field_name] = (max(old[0], found), max(old[1], coverage))
         problems: dict[tuple[str, str], list] = {}
         for owner, (found, coverage, windows) in covered.items():
             benchmark, problem_id, field_name = self.owners[owner]
-            if not self.is_hit(found, coverage, float(self.total[owner]), problem_found[(benchmark, problem_id)]):
+            fields = best[(benchmark, problem_id)]
+            problem_found = sum(f for f, _ in fields.values())
+            support = max((c for name, (_, c) in fields.items() if name != field_name), default=0.0)
+            if not self.is_hit(found, coverage, float(self.total[owner]), problem_found, support):
                 continue
             entry = problems.setdefault((benchmark, problem_id), [[], 0, 0.0, owner])
-            entry[0].append(field_name)
+            if field_name not in entry[0]:
+                entry[0].append(field_name)
             entry[1] += windows
             if coverage > entry[2]:
                 entry[2], entry[3] = coverage, owner
@@ -350,7 +390,7 @@ class Decontaminator:
         self._index = NgramIndex(problems, n=rules.n, word_n=rules.word_n, df=df, common_df=rules.common_df,
                                  min_coverage=rules.min_coverage, min_weight=rules.min_weight,
                                  short_min_coverage=rules.short_min_coverage, short_min_weight=rules.short_min_weight,
-                                 large_weight=rules.large_weight,
+                                 large_weight=rules.large_weight, support_min_coverage=rules.support_min_coverage,
                                  max_problems_per_ngram=rules.max_problems_per_ngram, allow=rules.allow)
 
     @property
