@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines import dedup as dedup_pipeline
+from stackpipe.dedup.minhash import MinHasher, exact_jaccard
 from stackpipe.dedup.near import bucket_edges, decide_component, repository_id
 from stackpipe.records import FileRecord, content_hash, record_id
 from stdlib_corpus import stdlib_records, write_documents
@@ -132,6 +133,21 @@ def test_empty_and_short_documents_are_never_clustered_with_each_other(tmp_path)
     # the two identical 3-token files are one shingle each, so they are duplicates; empties never are
     assert [row["content_hash"] for row in rejected] == [content_hash("x = 1")]  # rejected/ keeps no content
     assert stats["stages"]["near_dedup"]["kept"] == 4
+
+
+def test_a_planted_pair_at_jaccard_0_8_is_found(planted, tmp_path):
+    """email/_parseaddr.py and a copy with 5% of its lines edited (exact Jaccard 0.815):
+    the two signatures share none of the 25 bands of 10 rows of the balanced banding, one
+    of the default banding's, and verification passes, so the less-starred original goes."""
+    _, originals, _, _ = planted
+    original = next(r for r in originals if r.path == "email/_parseaddr.py")
+    copy = copy_of(original, "fork/c", mutate(original.content, 0.05, 37), stars=500)
+    hasher = MinHasher()
+    assert 0.8 <= exact_jaccard(hasher.shingle_hashes(original.content), hasher.shingle_hashes(copy.content)) < 0.82
+    stats = run_dedup(write_documents(tmp_path / "pair", [original, copy]), tmp_path / "out")
+    rejected = read_rows(tmp_path / "out" / "rejected")
+    assert [(row["id"], meta_of(row)["duplicate_of"]) for row in rejected] == [(original.id, copy.id)]
+    assert stats["stages"]["near_dedup"]["dropped"] == {"near_duplicate": 1}
 
 
 def test_small_buckets_yield_every_pair_and_large_ones_a_star():

@@ -17,11 +17,13 @@ from stackpipe.dedup.minhash import (
     estimated_jaccard,
     exact_jaccard,
     optimal_bands,
+    recall_bands,
     shingle_hashes,
     token_hashes,
     tokens,
 )
-from stackpipe.rules import DEFAULT_RULES_DIR, RulesError, load_rules
+from stackpipe.beam.near_dedup import banding
+from stackpipe.rules import DEFAULT_RULES_DIR, DedupRules, RulesError, load_rules
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 HASHER = MinHasher()
@@ -75,6 +77,40 @@ def test_banding_recall_follows_the_curve():
             keys_a, keys_b = band_keys(HASHER.signature(a), 25, 10), band_keys(HASHER.signature(b), 25, 10)
             hits += any(x == y for x, y in zip(keys_a, keys_b))
         assert abs(hits / 200 - expected) < 0.07
+
+
+def test_default_banding_makes_99_percent_of_pairs_at_0_8_candidates():
+    bands, rows = banding(load_rules().dedup)
+    assert bands * rows <= 256 and candidate_probability(0.8, bands, rows) >= 0.99
+
+
+def test_recall_banding_is_the_cheapest_that_keeps_the_miss_rate():
+    """1% at 0.8 in 256 values: 26 x 8. Every other banding that keeps the promise makes
+    more pairs below the 0.7 verification bar candidates (here: at 0.5 and at 0.6)."""
+    assert recall_bands(0.8, 0.01, 256, 0.7) == (26, 8)
+    rivals = [(b, r) for r in range(1, 257) for b in range(1, 256 // r + 1)
+              if 1 - candidate_probability(0.8, b, r) <= 0.01 and (b, r) != (26, 8)]
+    assert rivals and all(candidate_probability(s, b, r) > candidate_probability(s, 26, 8)
+                          for b, r in rivals for s in (0.5, 0.6))
+
+
+def test_max_miss_rate_null_takes_the_balanced_banding():
+    assert banding(DedupRules(max_miss_rate=None)) == (25, 10)
+    assert banding(DedupRules(bands=32, rows=8)) == (32, 8)
+
+
+def test_default_banding_finds_planted_pairs_at_0_8():
+    """300 pairs of random sets at Jaccard 0.8 (the recall bar): at least 97.5% share a band
+    of the default banding (the curve says 0.992; 25 x 10 found 0.94)."""
+    bands, rows = banding(load_rules().dedup)
+    rng = np.random.default_rng(11)
+    hits = 0
+    for _ in range(300):
+        union = rng.integers(0, 2**63, 450, dtype=np.uint64)  # 360 shared + 45 + 45: J = 0.8
+        a, b = union[:405], np.concatenate([union[:360], union[405:]])
+        keys_a, keys_b = band_keys(HASHER.signature(a), bands, rows), band_keys(HASHER.signature(b), bands, rows)
+        hits += any(x == y for x, y in zip(keys_a, keys_b))
+    assert hits / 300 >= 0.975
 
 
 def test_band_keys_differ_across_bands():
@@ -173,6 +209,15 @@ def test_bundled_dedup_rules():
     rules = load_rules().dedup
     assert (rules.shingle_size, rules.num_perm, rules.threshold) == (5, 256, 0.7)
     assert (rules.bands, rules.rows) == (None, None) and rules.effective_verify_threshold == 0.7
+    assert (rules.recall_similarity, rules.max_miss_rate) == (0.8, 0.01)
+
+
+def test_banding_fields_are_range_checked():
+    """Every numeric DedupRules field declares its range, so a bad value names its key."""
+    import dataclasses
+    numeric = [f for f in dataclasses.fields(DedupRules) if f.name not in ("verify_file_level", "short_documents")]
+    assert {"recall_similarity", "max_miss_rate"} <= {f.name for f in numeric}
+    assert all("range" in f.metadata for f in numeric)
 
 
 @pytest.mark.parametrize("edits, message", [
@@ -180,6 +225,10 @@ def test_bundled_dedup_rules():
     ({"bands: null": "bands: 25", "rows: null": "rows: 11"}, r"dedup\.yaml: key '<top>'.*25 x 11.*num_perm 256"),
     ({"short_documents: whole": "short_document: whole"}, r"dedup\.yaml: unknown key 'short_document' \(value 'whole'\)"),
     ({"threshold: 0.7": "threshold: 1.5"}, r"dedup\.yaml: key 'threshold'.*1\.5"),
+    ({"max_miss_rate: 0.01": "max_miss_rate: 0"}, r"dedup\.yaml: key 'max_miss_rate'.*within \(0, 1\)"),
+    ({"recall_similarity: 0.8": "recall_similarity: 1.0"}, r"dedup\.yaml: key 'recall_similarity'.*within \(0, 1\)"),
+    ({"recall_similarity: 0.8": "recall_similarity: 0.6"},
+     r"dedup\.yaml: key '<top>'.*recall_similarity 0\.6 is below the verification threshold 0\.7"),
 ])
 def test_bad_dedup_rules_name_file_key_and_value(tmp_path, edits, message):
     target = tmp_path / "rules"

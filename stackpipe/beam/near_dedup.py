@@ -12,7 +12,7 @@ from apache_beam.metrics import Metrics
 
 from stackpipe.beam.components import LabelComponents
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.dedup.minhash import MinHasher, band_keys, exact_jaccard, optimal_bands
+from stackpipe.dedup.minhash import MinHasher, band_keys, exact_jaccard, optimal_bands, recall_bands
 from stackpipe.dedup.near import (
     STAGE,
     apply_decision,
@@ -26,8 +26,13 @@ from stackpipe.rules import DedupRules
 
 
 def banding(rules: DedupRules) -> tuple[int, int]:
+    """(bands, rows): the rules' own, else chosen for recall at `recall_similarity`
+    (`recall_bands`), else (`max_miss_rate` null) the balanced optimum for `threshold`."""
     if rules.bands is not None:
         return rules.bands, rules.rows
+    if rules.max_miss_rate is not None:
+        return recall_bands(rules.recall_similarity, rules.max_miss_rate, rules.num_perm,
+                            rules.effective_verify_threshold)
     return optimal_bands(rules.threshold, rules.num_perm)
 
 
