@@ -24,6 +24,26 @@ JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI
 PEM = ("-----BEGIN RSA " + "PRIVATE KEY-----\n" + "MIIEowIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2f8gQ1w9Zx7bK4nL5pR0sT6uV3yW\n"
        "8hJ1kM4nP7qS0tV3wY6zB9cE2fH5iK8lN1oQ4rT7uW0xZ3aC6dF9gJ2hL5mO8pR1\n" + "-----END RSA " + "PRIVATE KEY-----")
 
+# Provider tokens, assembled from a prefix and a random-looking body.
+_B = "Qm7Xz2Kp9Lw4Rt8Vy3Nc6Hd1Jf5Gs0Ba"  # 34 characters mixing upper, lower and digits
+OPENAI = "sk-" + _B[:20] + "T3Blbk" + "FJ" + _B[6:26]
+OPENAI_PROJECT = "sk-" + "proj-" + _B + "_" + _B[::-1] + "-" + _B[3:30]
+OPENAI_SVCACCT = "sk-" + "svcacct-" + _B + _B[::-1]
+ANTHROPIC = "sk-" + "ant-api03-" + _B + "-" + _B[::-1] + "_" + _B[5:29] + "AA"
+HUGGINGFACE = "hf_" + _B
+HUGGINGFACE_LETTERS = "hf_" + "jJCFuKSGYiXcJzZb" + "YePHmHxhiRpJYQXfXs"  # today's tokens are letters only
+NPM = "npm_" + _B + "x1"
+PYPI = "pypi-" + "AgEIcHlwaS5vcmc" + _B + "-" + _B[::-1]
+SENDGRID = "SG." + _B[:22] + "." + _B + _B[:9]
+MAILGUN = "key-" + "3f9a1c7e5b2d8046" + "a9e1c3b5d7f20468"
+TWILIO_SK = "SK" + "9b2e4d6f8a1c3e5b" + "7d9f1a3c5e7b9d2f"
+TWILIO_AC = "AC" + "4e6a8c1b3d5f7a9c" + "2e4b6d8f1a3c5e7b"
+DISCORD = "MTA" + _B[:23] + "." + "Gx7Kp2" + "." + _B[:30]
+TELEGRAM = "6123457890" + ":AA" + _B[:33]
+SLACK_HOOK = "https://hooks." + "slack.com/services/" + "T0A1B2C3D/B4E5F6G7H/" + _B[:24]
+AZURE_KEY = _B + _B[::-1] + _B[:18] + "=="
+AZURE_SIG = _B + "%2B" + _B[:9] + "%3D"
+
 
 @pytest.fixture(scope="module")
 def rules() -> PiiRules:
@@ -240,3 +260,147 @@ def test_rules_reject_unknown_entities_and_bad_ranges(tmp_path):
     bad.write_text("mode: erase\n")
     with pytest.raises(RulesError, match="erase"):
         load_rule_file(bad, PiiRules)
+
+
+@pytest.mark.parametrize("line, value", [
+    (f'openai.api_key = "{OPENAI}"', OPENAI),
+    (f"OPENAI_API_KEY={OPENAI_PROJECT}", OPENAI_PROJECT),
+    (f'client = OpenAI(api_key="{OPENAI_SVCACCT}")', OPENAI_SVCACCT),
+    (f'client = anthropic.Anthropic(api_key="{ANTHROPIC}")', ANTHROPIC),
+    (f'login(token="{HUGGINGFACE}")', HUGGINGFACE),
+    (f"HF_TOKEN={HUGGINGFACE_LETTERS}", HUGGINGFACE_LETTERS),
+    (f"//registry.npmjs.org/:_authToken={NPM}", NPM),
+    (f"password = {PYPI}", PYPI),
+    (f'sg = SendGridAPIClient("{SENDGRID}")', SENDGRID),
+    (f'auth = ("api", "{MAILGUN}")', MAILGUN),
+    (f'client = Client("{TWILIO_SK}", secret)', TWILIO_SK),
+    (f'account_sid = "{TWILIO_AC}"', TWILIO_AC),
+    (f'bot.run("{DISCORD}")', DISCORD),
+    (f'updater = Updater("{TELEGRAM}")', TELEGRAM),
+    (f'WEBHOOK = "{SLACK_HOOK}"', SLACK_HOOK),
+    (f'conn = "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={AZURE_KEY};EndpointSuffix=core.windows.net"',
+     AZURE_KEY),
+    (f'url = "https://acme.blob.core.windows.net/c/f?sv=2021-06-08&sp=r&se=2030-01-01&sig={AZURE_SIG}"', AZURE_SIG),
+])
+def test_provider_tokens_are_keys(redactor, line, value):
+    assert found(redactor, "import os\n" + line + "\nx = 1\n") == [("key", value)]
+
+
+@pytest.mark.parametrize("text", [
+    f"AWS_SECRET_ACCESS_KEY={AWS_SECRET}\n",
+    f"aws_secret_access_key: {AWS_SECRET}\n",
+    f'"SecretAccessKey": "{AWS_SECRET}",\n',
+    f"[default]\naws_access_key_id = {AWS_ID}\naws_secret_access_key = {AWS_SECRET}\n",
+    f"secret_key = {AWS_SECRET}\n",
+    f's3 = boto3.client("s3", "{AWS_ID}", "{AWS_SECRET}")\n',
+])
+def test_aws_secret_keys_in_code_and_config_lines(redactor, text):
+    assert ("key", AWS_SECRET) in found(redactor, text)
+
+
+_PW = "Kq7" + "!vX2" + "m9Z"
+
+
+@pytest.mark.parametrize("scheme", [
+    "postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss", "amqp", "mssql",
+    "sqlserver", "oracle", "jdbc:postgresql", "jdbc:mysql", "postgresql+psycopg2",
+])
+def test_database_url_passwords_of_every_scheme(redactor, scheme):
+    line = f'DATABASE_URL = "{scheme}://app:{_PW}@db.acme-corp.io:5432/app"\n'
+    assert found(redactor, line) == [("password", _PW)]
+
+
+@pytest.mark.parametrize("line", [
+    f'cs = "Server=tcp:db,1433;Initial Catalog=app;User ID=sa;Password={_PW};Encrypt=True;"',
+    f'<add connectionString="Server=db;Database=app;Uid=sa;Pwd={_PW};" />',
+    f'pyodbc.connect("DRIVER={{ODBC Driver 17 for SQL Server}};SERVER=db;UID=sa;PWD={_PW}")',
+    f'pyodbc.connect("DRIVER={{SQL Server}};SERVER=db;UID=sa;PWD={{{_PW}}};")',
+    f'url = "jdbc:sqlserver://db:1433;databaseName=app;user=sa;password={_PW};encrypt=true"',
+    f'url = "jdbc:postgresql://db:5432/app?user=app&password={_PW}&ssl=true"',
+    f'url = "jdbc:mysql://db:3306/app?user=app&password={_PW}"',
+    f'url = "jdbc:oracle:thin:scott/{_PW}@db.acme-corp.io:1521:orcl"',
+    f'psycopg2.connect("host=db port=5432 dbname=app user=app password={_PW}")',
+    f"dsn = 'dbname=app user=app password={_PW} host=db'",
+])
+def test_connection_string_passwords_of_every_syntax(redactor, line):
+    assert ("password", _PW) in found(redactor, line + "\n")
+
+
+@pytest.mark.parametrize("address", [
+    "jane.doe [at] acme-corp [dot] com",
+    "jane.doe(at)acme-corp(dot)co.uk",
+    "jane.doe AT acme-corp DOT io",
+    "jane.doe {at} acme-corp {dot} org",
+    "jane.doe <at> acme-corp <dot> de",
+    "jane.doe[at]acme-corp.com",
+    "jane.doe (at) mail.acme-corp.net",
+    "jane.doe [AT] acme-corp [DOT] com",
+])
+def test_obfuscated_emails_are_found(redactor, address):
+    assert found(redactor, f"# Maintainer: {address}\n") == [("email", address)]
+
+
+@pytest.mark.parametrize("line", [
+    "# contact: jane [at] example [dot] com",
+    "# we meet at noon dot com",
+    "# LOOK AT FOO.BAR",
+    "y = np.dot(a, b)  # look at the dot product",
+])
+def test_obfuscated_email_lookalikes_are_not_emails(redactor, line):
+    assert found(redactor, line + "\n") == []
+
+
+@pytest.mark.parametrize("line", [
+    '__version__ = "52.14.200.7"',
+    "VERSION = '52.14.200.7'",
+    '"version": "52.14.200.7",',
+    "version: 52.14.200.7",
+    'setup(name="pkg", version="52.14.200.7")',
+    "release = '52.14.200.7'",
+    "ver = '52.14.200.7'",
+    'appVersion = "52.14.200.7"',
+    '[assembly: AssemblyVersion("52.14.200.7")]',
+    "APPVERSION=52.14.200.7",
+    '"engine": "52.14.200.7.sb00039210.r1"',
+    "id_Ed448 = univ.ObjectIdentifier('1.3.101.113')",
+    "'2.5.29.14': 'key_identifier',",
+])
+def test_four_part_versions_and_oids_are_not_addresses(redactor, line):
+    assert found(redactor, line + "\n") == []
+
+
+@pytest.mark.parametrize("line", [
+    'OPENAI_API_KEY = "sk-' + "x" * 48 + '"',
+    'OPENAI_API_KEY = "sk-YOUR_API_KEY_HERE_1234567890"',
+    "pip install sk-learn-contrib-imbalanced-learn-2024",
+    'HF_TOKEN = "hf_' + "x" * 34 + '"',
+    "NPM_TOKEN=${NPM_TOKEN}",
+    'conn = "AccountName=acme;AccountKey={{ storage_key }};"',
+    'url = "https://acme.blob.core.windows.net/c?sig=<signature>"',
+    'TELEGRAM = "123456789:AA' + "x" * 33 + '"',
+    'md5 = "d41d8cd98f00b204e9800998ecf8427e"',
+    'commit = "3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39"',
+    "store = key-value-store-for-the-session-cache",
+    'DATABASE_URL = "postgres://app:${DB_PASSWORD}@db/app"',
+    'dsn = "host=db user=app password=%s"',
+    'url = "jdbc:oracle:thin:scott/tiger@<host>:1521:orcl"',
+    '"AWS::IAM::AccessKey": "bf2d2c6e8d1f4a7b9c3e5f7a1b2c4d6e"',
+    "private_key: x25519.X25519PrivateKey",
+    "using PassThrough = ck::tensor_operation::element_wise::PassThrough;",
+    'sa = "my-project@appspot.gserviceaccount.com"',
+])
+def test_new_family_decoys_and_placeholders_are_not_pii(redactor, line):
+    assert found(redactor, line + "\n") == []
+
+
+def test_prefilter_finds_what_presidio_finds_for_the_new_families(redactor):
+    text = "\n".join(f"line {i} = {i}" for i in range(20)) + (
+        f"\nk = '{OPENAI_PROJECT}'\nt = '{TWILIO_AC}'\nd = '{DISCORD}'\n# by jane [at] acme-corp [dot] com\n"
+        f"cs = 'host=db user=app password={_PW}'\nurl = 'jdbc:oracle:thin:scott/{_PW}@db:1521:orcl'\n")
+    assert redactor.find(text) == redactor.find(text, prefilter=False)
+    assert len(redactor.find(text)) == 6
+
+
+@pytest.mark.parametrize("line", ["conversion_host = '52.14.200.7'", "# traffic at the intersection node 52.14.200.7"])
+def test_english_words_ending_in_a_version_word_do_not_hide_addresses(redactor, line):
+    assert found(redactor, line + "\n") == [("ip_address", "52.14.200.7")]

@@ -75,8 +75,8 @@ def _value_span(match: stdre.Match) -> tuple[int, int]:
 
 
 class LineContextEnhancer(ContextAwareEnhancer):
-    """Raise a result's score when one of its recognizer's context words appears earlier
-    on its line or on the line before (case-insensitive). presidio's lemma-based
+    """Raise a result's score when one of its recognizer's context words appears on its
+    line (before or after it) or on the line before (case-insensitive). presidio's lemma-based
     enhancer needs the tokens of an NLP model, which the no-op engine does not produce."""
 
     def __init__(self, boost: float = 0.4, min_score_with_context: float = 0.5):
@@ -90,8 +90,10 @@ class LineContextEnhancer(ContextAwareEnhancer):
             if not wanted:
                 continue
             line_start = text.rfind("\n", 0, result.start) + 1
-            before = text[text.rfind("\n", 0, max(line_start - 1, 0)) + 1 if line_start else 0:result.start].lower()
-            if any(word in before for word in wanted):
+            line_end = text.find("\n", result.end)
+            around = (text[text.rfind("\n", 0, max(line_start - 1, 0)) + 1 if line_start else 0:result.start]
+                      + "\n" + text[result.end:len(text) if line_end == -1 else line_end]).lower()
+            if any(word in around for word in wanted):
                 result.score = min(max(result.score + self.context_similarity_factor,
                                        self.min_score_with_context_similarity), self.MAX_SCORE)
         return raw_results
@@ -118,7 +120,7 @@ class CodeEmailRecognizer(SpanRecognizer):
     def __init__(self, rules: EmailRules):
         pattern = rf"(?<![\w.%+\-$])(?P<value>[A-Za-z0-9_%+\-](?:[A-Za-z0-9_.%+\-]{{0,62}}[A-Za-z0-9_%+\-])?@{_LABEL}(?:\.{_LABEL})+)"
         super().__init__("EMAIL_ADDRESS", [Pattern("email", pattern, 0.8)])
-        self._suffixes = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
+        self.suffixes = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
         self._allow_domains = tuple(d.lower() for d in rules.allow_domains)
         self._allow_local = frozenset(p.lower() for p in rules.allow_local_parts)
 
@@ -132,6 +134,67 @@ class CodeEmailRecognizer(SpanRecognizer):
             return False
         if any(domain == d or domain.endswith("." + d) for d in self._allow_domains):
             return False
+        parts = self.suffixes(domain)
+        return bool(parts.suffix and parts.domain)
+
+
+# Obfuscated addresses: `jane [at] acme [dot] com`, `jane(at)acme.com`, `jane AT acme DOT com`.
+_OBF_AT_BRACKETED = r"[ \t]?[\[({<][ \t]?(?i:at)[ \t]?[\])}>][ \t]?"
+_OBF_DOT_BRACKETED = r"[ \t]?[\[({<][ \t]?(?i:dot)[ \t]?[\])}>][ \t]?"
+_OBF_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+OBFUSCATED_EMAIL = (rf"(?<![\w.%+\-])(?P<value>[A-Za-z0-9](?:[A-Za-z0-9_.%+\-]{{0,62}}[A-Za-z0-9_%+\-])?"
+                    rf"(?P<at>{_OBF_AT_BRACKETED}|[ \t]+AT[ \t]+|[ \t]+at[ \t]+)"
+                    rf"{_OBF_LABEL}(?:(?:{_OBF_DOT_BRACKETED}|[ \t]+DOT[ \t]+|[ \t]+dot[ \t]+|\.){_OBF_LABEL}){{1,6}})"
+                    r"(?![\w\-]|\.\w)")
+_OBF_DOT = stdre.compile(rf"{_OBF_DOT_BRACKETED}|[ \t]+(?:DOT|dot)[ \t]+")
+# what the prefilter looks for in lower-cased text: a bracketed word, or a spelled-out dot
+# (which ` AT ` and ` at ` need, so ` DOT `/` dot ` mark their lines)
+OBFUSCATED_EMAIL_PREFILTERS = tuple(rf"\{o} ?(?:at|dot) ?\{c}" for o, c in ("[]", "()", "{}", "<>")) + (" dot ",)
+
+
+class ObfuscatedEmailRecognizer(SpanRecognizer):
+    """Addresses written to dodge harvesters: `[at]`/`(at)`/`{at}`/`<at>`/` AT ` for `@`,
+    `[dot]`/`(dot)`/` DOT ` or `.` for the dots. A bare word ` at ` or ` AT ` needs a
+    spelled-out dot as well (`look AT foo.bar` is prose); the domain, its dots restored,
+    must end in a public suffix and not be an allow-listed one."""
+
+    def __init__(self, rules: EmailRules, suffixes: Callable):
+        super().__init__("EMAIL_ADDRESS", [Pattern("obfuscated_email", OBFUSCATED_EMAIL, 0.8)])
+        self._suffixes = suffixes
+        self._allow_domains = tuple(d.lower() for d in rules.allow_domains)
+
+    def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None) -> list[RecognizerResult]:
+        # a rejected match (`mail me at jane [at] ...` read from `me`) is searched again after its `at`
+        pattern, compiled = self._compiled[0]
+        results, at = [], 0
+        while (match := compiled.search(text, at)) is not None:
+            if self.check(match.group("value"), match, text):
+                results.append(RecognizerResult(
+                    entity_type=self.supported_entities[0], start=match.start("value"), end=match.end("value"),
+                    score=pattern.score,
+                    recognition_metadata={RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                                          RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                                          PATTERN_KEY: pattern.name}))
+                at = match.end()
+            else:
+                at = match.end("at")
+        return results
+
+    def check(self, value, match, text):
+        at = match.group("at")
+        domain_part = value[match.end("at") - match.start("value"):]
+        spelled = _OBF_DOT.findall(domain_part)
+        if not any(c in at for c in "[({<"):
+            if not spelled or (at.strip() == "AT") != all(d.strip() == "DOT" for d in spelled):
+                return False  # a bare ` at ` pairs with ` dot `, ` AT ` with ` DOT ` (or brackets)
+            local = match.group("value")[:match.start("at") - match.start("value")]
+            line_start = text.rfind("\n", 0, match.start()) + 1
+            opener = text[line_start:match.start()].rstrip()[-1:]
+            if at.strip() == "at" and local.isalpha() and opener not in ("", "<", "(", "[", ":", "\"", "'", "=", ","):
+                return False  # `we meet at noon dot com`: prose, unless the address stands alone
+        domain = _OBF_DOT.sub(".", domain_part).lower()
+        if any(domain == d or domain.endswith("." + d) for d in self._allow_domains):
+            return False
         parts = self._suffixes(domain)
         return bool(parts.suffix and parts.domain)
 
@@ -142,6 +205,9 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4 = rf"(?<![\w.])(?P<value>{_OCTET}(?:\.{_OCTET}){{3}})(?!\w|\.\d)"
 IPV6 = (r"(?<![\w:.])(?P<value>(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?)"
         r"(?![\w:]|\.\w)")
+# letters before a version word that make an English word of it (conversion, intersection)
+_ENGLISH_PREFIXES = ("con", "in", "sub", "di", "per", "re", "bi", "dis", "inter")
+_DOTTED_TAIL = stdre.compile(r"\.[A-Za-z0-9]")
 _VERSION_TAIL = stdre.compile(r"[-+._]?(?:dev|rc|alpha|beta|post|pre|final|a\d|b\d)|[+-]\d{4}\b", stdre.IGNORECASE)
 
 
@@ -155,8 +221,23 @@ class CodeIpRecognizer(SpanRecognizer):
         super().__init__("IP_ADDRESS", [Pattern("ipv4", IPV4, 0.7), Pattern("ipv6", IPV6, 0.7)])
         self._allow_networks = [ipaddress.ip_network(n) for n in rules.allow_ranges]
         self._allow_addresses = frozenset(ipaddress.ip_address(a) for a in rules.allow_addresses)
-        words = "|".join(stdre.escape(w.lower()) for w in rules.version_words)
-        self._version_word = stdre.compile(rf"(?<![a-z])(?:{words})(?![a-z])") if words else None
+        # whole words, camelCase parts (`appVersion`, `FileVersion`) and, for words of five
+        # letters or more, compounds (`APPVERSION`, `__versionstr__`) but not English words
+        short = [w.lower() for w in rules.version_words if len(w) < 5]
+        long = [w.lower() for w in rules.version_words if len(w) >= 5]
+        alternatives = []
+        if long:
+            words, titles = "|".join(map(stdre.escape, long)), "|".join(stdre.escape(w.title()) for w in long)
+            # English words that end in one (conversion, intersection, prerelease is fine) are not names
+            english = "".join(f"(?<!{prefix})" for prefix in _ENGLISH_PREFIXES)
+            alternatives += [rf"(?<![A-Za-z])(?i:{words})", rf"(?<=[a-z])(?:{titles})", rf"(?i:{english}(?:{words}))"]
+        if short:
+            lower = "|".join(map(stdre.escape, short))
+            title = "|".join(stdre.escape(w.title()) for w in short)
+            alternatives += [rf"(?<![A-Za-z])(?i:{lower})(?![A-Za-z])",  # ver, VER_, ver=
+                             rf"(?<=[a-z])(?:{title})(?![a-z])",  # fileVer
+                             rf"(?<![A-Za-z])(?:{lower}|{title})(?=[A-Z])"]  # verInfo, VerInfo
+        self._version_word = stdre.compile("|".join(alternatives)) if alternatives else None
         self._version_digits = rules.version_single_digit_octets
 
     def check(self, value, match, text):
@@ -171,12 +252,16 @@ class CodeIpRecognizer(SpanRecognizer):
         if address.version == 4:
             start, end = match.span("value")
             line_start = text.rfind("\n", 0, start) + 1
-            before = text[line_start:start].lower()
-            if before.endswith(("==", ">=", "<=", "~=", "!=", "v", "v.")) or _VERSION_TAIL.match(text, end):
+            before = text[line_start:start]
+            if before.lower().endswith(("==", ">=", "<=", "~=", "!=", "v", "v.")) or _VERSION_TAIL.match(text, end):
+                return False
+            if _DOTTED_TAIL.match(text, end):  # 11.0.5.0.sb0042.r1: part of a longer dotted name
                 return False
             if self._version_word is not None and self._version_word.search(before):
                 return False
             octets = value.split(".")
+            if octets[0] in ("1", "2") and len(octets[1]) == 1:
+                return False  # 2.5.29.14, 1.3.101.112: an OID (first arc 0-2), not an address
             if (self._version_digits is not None and len(octets[0]) == 1
                     and sum(len(o) == 1 for o in octets) >= self._version_digits):
                 return False  # 2.7.0.40, 1.3.6.1, 8.1.2.2: a version, OID or section number
@@ -192,30 +277,50 @@ class CodeIpRecognizer(SpanRecognizer):
 # (name, regex, literal prefixes the prefilter looks for). The value must not touch
 # other token characters, so a token inside a longer identifier is not taken.
 TOKEN_PATTERNS = (
-    ("aws_access_key_id", r"(?<![A-Za-z0-9])(?P<value>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])", ("AKIA", "ASIA")),
+    ("aws_access_key_id", r"(?<![A-Za-z0-9])(?P<value>(?:AKIA|ASIA)[A-Z0-9]{16})(?![A-Za-z0-9])", r"A[KS]IA"),
     ("github_token", r"(?<![A-Za-z0-9_])(?P<value>gh[pousr]_[A-Za-z0-9]{36,251})(?![A-Za-z0-9_])",
-     ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
-    ("github_token", r"(?<![A-Za-z0-9_])(?P<value>github_pat_[A-Za-z0-9_]{22,244})(?![A-Za-z0-9_])", ("github_pat_",)),
+     r"gh[pousr]_"),
+    ("github_token", r"(?<![A-Za-z0-9_])(?P<value>github_pat_[A-Za-z0-9_]{22,244})(?![A-Za-z0-9_])", r"github_pat_"),
     ("gitlab_token", r"(?<![A-Za-z0-9_\-])(?P<value>gl(?:pat|dt|rt|ptt|ft|soat|oas)-[A-Za-z0-9_\-]{20,255})(?![A-Za-z0-9_\-])",
-     ("glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glsoat-", "gloas-")),
-    ("slack_token", r"(?<![A-Za-z0-9])(?P<value>xox[abposre]-[A-Za-z0-9\-]{10,250})(?![A-Za-z0-9\-])", ("xox",)),
-    ("slack_webhook", r"(?P<value>https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_/]{20,200})",
-     ("hooks.slack.com",)),
+     r"gl(?:pat|dt|rt|ptt|ft|soat|oas)-"),
+    ("slack_token", r"(?<![A-Za-z0-9])(?P<value>xox[abposre]-[A-Za-z0-9\-]{10,250})(?![A-Za-z0-9\-])", r"xox"),
+    ("slack_webhook", r"(?P<value>https?://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{20,200})",
+     r"hooks\.slack\.com"),
     ("stripe_key", r"(?<![A-Za-z0-9_])(?P<value>(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,247})(?![A-Za-z0-9_])",
-     ("sk_live_", "sk_test_", "rk_live_", "rk_test_")),
-    ("google_api_key", r"(?<![A-Za-z0-9_\-])(?P<value>AIza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-])", ("AIza",)),
-    ("google_oauth_token", r"(?<![A-Za-z0-9_\-])(?P<value>ya29\.[0-9A-Za-z_\-]{20,2048})(?![A-Za-z0-9_\-])", ("ya29.",)),
-    ("google_client_secret", r"(?<![A-Za-z0-9_\-])(?P<value>GOCSPX-[0-9A-Za-z_\-]{28})(?![A-Za-z0-9_\-])", ("GOCSPX-",)),
-    ("huggingface_token", r"(?<![A-Za-z0-9_])(?P<value>hf_[A-Za-z0-9]{34,40})(?![A-Za-z0-9_])", ("hf_",)),
-    ("npm_token", r"(?<![A-Za-z0-9_])(?P<value>npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])", ("npm_",)),
+     r"k_(?:live|test)_"),
+    ("google_api_key", r"(?<![A-Za-z0-9_\-])(?P<value>AIza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-])", r"AIza"),
+    ("google_oauth_token", r"(?<![A-Za-z0-9_\-])(?P<value>ya29\.[0-9A-Za-z_\-]{20,2048})(?![A-Za-z0-9_\-])", r"ya29\."),
+    ("google_client_secret", r"(?<![A-Za-z0-9_\-])(?P<value>GOCSPX-[0-9A-Za-z_\-]{28})(?![A-Za-z0-9_\-])", r"GOCSPX-"),
+    ("huggingface_token", r"(?<![A-Za-z0-9_])(?P<value>hf_[A-Za-z0-9]{34,40})(?![A-Za-z0-9_])", r"hf_"),
+    ("npm_token", r"(?<![A-Za-z0-9_])(?P<value>npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])", r"npm_"),
+    # OpenAI legacy (sk-<48>), project, service-account and admin keys; Anthropic keys
+    ("openai_key", r"(?<![A-Za-z0-9_\-])(?P<value>sk-(?!ant-)(?:[a-zA-Z]{2,8}-)?[A-Za-z0-9_\-]{20,300})(?![A-Za-z0-9_\-])",
+     r"sk-"),
+    ("anthropic_key", r"(?<![A-Za-z0-9_\-])(?P<value>sk-ant-[a-z]{2,8}\d{0,3}-[A-Za-z0-9_\-]{32,300})(?![A-Za-z0-9_\-])",
+     r"sk-"),
+    ("pypi_token", r"(?<![A-Za-z0-9_\-])(?P<value>pypi-Ag[A-Za-z0-9_\-]{50,300})(?![A-Za-z0-9_\-])", r"pypi-Ag"),
+    ("sendgrid_key", r"(?<![A-Za-z0-9_\-])(?P<value>SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,50})(?![A-Za-z0-9_\-])",
+     r"SG\."),
+    ("mailgun_key", r"(?<![A-Za-z0-9_\-])(?P<value>key-[0-9a-f]{32})(?![A-Za-z0-9_\-])", r"key-"),
+    ("telegram_bot_token", r"(?<![A-Za-z0-9_\-:])(?P<value>\d{8,10}:AA[A-Za-z0-9_\-]{32,34})(?![A-Za-z0-9_\-])", r":AA"),
+    ("azure_storage_key", r"(?:[Aa]ccount|[Ss]hared[Aa]ccess)[Kk]ey[ \t]*=[ \t]*(?P<value>[A-Za-z0-9+/]{30,100}={0,2})(?![A-Za-z0-9+/=])",
+     r"cc(?:ount|ess)[Kk]ey"),
+    ("azure_sas_signature", r"(?<=[?&;\s\"'])sig=(?P<value>[A-Za-z0-9%+/=]{20,200})(?=[&;\"'\s]|$)", r"sig="),
+    ("twilio_sid", r"(?<![A-Za-z0-9])(?P<value>AC[0-9a-f]{32})(?![A-Za-z0-9])", r"AC[0-9a-f]{32}"),
+    ("twilio_sid", r"(?<![A-Za-z0-9])(?P<value>SK[0-9a-f]{32})(?![A-Za-z0-9])", r"SK[0-9a-f]{32}"),
+    ("discord_bot_token", r"(?<![A-Za-z0-9_\-])(?P<value>[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,38})"
+                          r"(?![A-Za-z0-9_\-])", r"\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27}"),
     ("jwt", r"(?<![A-Za-z0-9_\-])(?P<value>eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{0,1024})"
-            r"(?![A-Za-z0-9_\-])", ("eyJ",)),
+            r"(?![A-Za-z0-9_\-])", r"eyJ"),
 )
+# Tokens whose random part always mixes upper and lower case.
+MIXED_CASE_TOKENS = frozenset({"openai_key", "anthropic_key", "pypi_token", "sendgrid_key", "telegram_bot_token",
+                               "azure_storage_key", "discord_bot_token", "huggingface_token"})
 PEM_BEGIN = "-----BEGIN"
 PEM_END = stdre.compile(r"-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----")
 PRIVATE_KEY = (r"(?P<value>-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[\s\S]{64,65536}?"
                r"-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----)")
-AWS_SECRET = r"(?<![A-Za-z0-9/+=])(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+AWS_SECRET = r"(?<![A-Za-z0-9/+])(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 
 
 class KeyRecognizer(SpanRecognizer):
@@ -226,6 +331,7 @@ class KeyRecognizer(SpanRecognizer):
         patterns = [Pattern(name, pattern, 0.9) for name, pattern, _ in TOKEN_PATTERNS]
         super().__init__("KEY", patterns + [Pattern("private_key", PRIVATE_KEY, 0.9)])
         self._rules = rules
+        self._mixed = {pattern: name in MIXED_CASE_TOKENS for name, pattern, _ in TOKEN_PATTERNS}
 
     def check(self, value, match, text):
         if value.startswith(PEM_BEGIN):
@@ -234,6 +340,9 @@ class KeyRecognizer(SpanRecognizer):
             return not values.is_placeholder(body, ()) and len(stdre.sub(r"[^A-Za-z0-9+/]", "", body)) >= 64
         if value.startswith("eyJ") and not _jwt_header(value):
             return False
+        kind = match.re.pattern
+        if self._mixed.get(kind) and not (any(c.isupper() for c in value) and any(c.islower() for c in value)):
+            return False  # generated keys mix upper and lower case; `sk-learn-contrib-...` does not
         # the part after the provider prefix (`ghp_`, `sk_live_`, `xoxb-`; AKIA/AIza have no separator)
         separators = [i for i, c in enumerate(value[:12]) if c in "_-."]
         body = value[separators[-1] + 1:] if separators else value[4:]
@@ -268,17 +377,27 @@ class AwsSecretRecognizer(SpanRecognizer):
 # A name (identifier, dotted attribute, quoted key, env var), an optional type
 # annotation, an assignment operator, then the value: quoted, or bare up to the end of
 # the line (.env, INI, YAML, shell).
-_NAME = r"(?<![\w.$\-])(?P<name>[A-Za-z_$@][\w.$\-]{0,63})"
+_NAME = r"(?<![\w.$\-])(?<!::)(?P<name>[A-Za-z_$@][\w.$\-]{0,63})"
 ASSIGNED_QUOTED = (_NAME + r"[\"'`]?\]?(?:[ \t]*:[ \t]*[A-Za-z_][\w\[\], .|]{0,40}?)?[ \t]*(?::=|=>|=(?!=)|:(?![:=]))[ \t]*"
                    r"[rRbBuUfF]{0,2}(?P<q>[\"'`])(?P<value>[^\"'`\s\\]{1,256})(?P=q)")
 ASSIGNED_BARE = (_NAME + r"[ \t]*(?:=(?!=)|:(?![:=]))[ \t]*(?P<value>[^\s\"'`,;()\[\]{}<>]{1,256})"
                  r"(?=[ \t]*(?:[\r\n,;#]|$))")
-URL_PASSWORD = (r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,20}://[^\s:/@'\"]{0,128}:(?P<value>[^\s/@'\"]{1,128})"
+URL_PASSWORD = (r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,30}://[^\s:/@'\"]{0,128}:(?P<value>[^\s/'\"]{1,128})"
                 r"@(?=[\w\[])")
-# `key=value;` lists: after `;`/`?`/`&` up to the end of the string, or opening a string up to `;`/`&`
-_CONNECTION_VALUE = r"[ \t]*(?:password|pwd)[ \t]*=[ \t]*(?P<value>[^;&\"'\s(){}]{1,128})"
-CONNECTION_PASSWORD = (rf"(?i)(?<=[;?&]){_CONNECTION_VALUE}(?=[;&\"']|$)|(?<=[\"'])"
-                       + _CONNECTION_VALUE.replace("(?P<value>", "(?P<value2>") + r"(?=[;&])")
+# Oracle's thin JDBC syntax: jdbc:oracle:thin:user/PASSWORD@host:1521:sid
+ORACLE_PASSWORD = r"(?i:jdbc:oracle:[a-z]+):[^\s:/@'\"]{1,64}/(?P<value>[^\s/@'\"]{1,128})@(?=[\w\[])"
+# `key=value;` lists (ADO.NET, ODBC, JDBC after `;`): the value runs to `;`, a quote or a
+# space, and may hold `&` and parentheses; in a URL query (`?password=`, `&password=`) it
+# also stops at `&`. Braces are left out: `Password={pw}` is a template.
+_PASSWORD_KEY = r"[ \t]*(?:password|pwd)[ \t]*=[ \t]*"
+CONNECTION_PASSWORD = (rf"(?i)(?:(?<=[;\"'`]){_PASSWORD_KEY}(?P<value>[^;\"'`\s{{}}]{{1,128}})(?=[;\"'`\s]|$)"
+                       rf"|(?<=[?&]){_PASSWORD_KEY}(?P<value2>[^;&\"'`\s{{}}]{{1,128}})(?=[;&\"'`\s]|$))")
+# ODBC quotes a value holding `;` in braces (PWD={pa;ss}); ADO.NET in quotes (Password='pa;ss')
+ODBC_BRACED_PASSWORD = (rf"(?i)(?<=[;\"'`]){_PASSWORD_KEY}(?:\{{(?P<value>[^{{}}\r\n]{{1,128}})\}}"
+                        r"|'(?P<value2>[^'\r\n;]{1,128}(?:;[^'\r\n]{0,127})?)'(?=;))")
+# libpq's `host=db user=app password=PASSWORD dbname=app` (checked for a second libpq keyword)
+LIBPQ_PASSWORD = r"(?i)(?<=[\s\"'`])password[ \t]*=[ \t]*(?P<value>[^\s\"'`;&]{1,128})(?=[\s\"'`]|$)"
+_LIBPQ_KEYWORD = stdre.compile(r"(?i)(?<![\w.])(?:host|hostaddr|dbname|user|port|sslmode|connect_timeout)[ \t]*=[ \t]*[\w.\-]")
 _NAME_WORDS = stdre.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
@@ -334,18 +453,29 @@ class AssignedSecretRecognizer(SpanRecognizer):
 
 
 class UrlPasswordRecognizer(SpanRecognizer):
-    """The password of a URL's user info (`scheme://user:PASSWORD@host`), or with
-    `connection_strings` of a `key=value;` list (`Server=db;User Id=sa;Password=PASSWORD;`)."""
+    """The password of a URL's user info (`scheme://user:PASSWORD@host`, Oracle's
+    `jdbc:oracle:thin:user/PASSWORD@host`), or with `connection_strings` of a connection
+    string: `key=value;` lists (ADO.NET `Password=`/`Pwd=`, ODBC `PWD=` and `PWD={...}`,
+    JDBC `;password=`, `?password=`/`&password=`) and libpq's `key=value` lists."""
 
     def __init__(self, rules: SecretRules, *, connection_strings: bool = False):
-        pattern = (Pattern("connection_string_password", CONNECTION_PASSWORD, 0.7) if connection_strings
-                   else Pattern("url_password", URL_PASSWORD, 0.8))
-        super().__init__("PASSWORD", [pattern])
+        patterns = ([Pattern("connection_string_password", CONNECTION_PASSWORD, 0.7),
+                     Pattern("odbc_braced_password", ODBC_BRACED_PASSWORD, 0.7),
+                     Pattern("libpq_password", LIBPQ_PASSWORD, 0.7)] if connection_strings
+                    else [Pattern("url_password", URL_PASSWORD, 0.8), Pattern("oracle_password", ORACLE_PASSWORD, 0.8)])
+        super().__init__("PASSWORD", patterns)
         self._rules = rules
 
     def check(self, value, match, text):
-        return len(value) >= 3 and not values.is_placeholder(value, self._rules.placeholders) and value.lower() not in (
-            "password", "passwd", "pass", "secret", "pwd")
+        if len(value) < 3 or values.is_placeholder(value, self._rules.placeholders) or value.lower() in (
+                "password", "passwd", "pass", "secret", "pwd", "token", "apikey", "api_key", "key", "pw"):
+            return False
+        if match.re.pattern == LIBPQ_PASSWORD:
+            line_start = text.rfind("\n", 0, match.start()) + 1
+            line_end = text.find("\n", match.end())
+            line = text[line_start:len(text) if line_end == -1 else line_end]
+            return len(_LIBPQ_KEYWORD.findall(line)) >= 1
+        return True
 
 
 def build_analyzer(recognizers: list[EntityRecognizer]) -> AnalyzerEngine:

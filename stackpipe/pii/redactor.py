@@ -26,6 +26,7 @@ from stackpipe.pii.recognizers import (
     CodeIpRecognizer,
     KeyRecognizer,
     NameClassifier,
+    ObfuscatedEmailRecognizer,
     UrlPasswordRecognizer,
     build_analyzer,
 )
@@ -64,8 +65,10 @@ class PiiRedactor:
         names = NameClassifier(secrets)
         # prefilter group -> its recognizers: each group's prefilter marks every line its
         # recognizers can match, and one presidio analyzer per group reads only those lines
+        email = CodeEmailRecognizer(rules.email) if "email" in enabled else None
         groups = {
-            "email": [CodeEmailRecognizer(rules.email)] if "email" in enabled else [],
+            "email": [email] if email else [],
+            "obfuscated_email": [ObfuscatedEmailRecognizer(rules.email, email.suffixes)] if email else [],
             "ip": [CodeIpRecognizer(rules.ip_address)] if "ip_address" in enabled else [],
             "tokens": [KeyRecognizer(secrets)] if "key" in enabled else [],
             "aws_secret": [AwsSecretRecognizer(secrets)] if "key" in enabled else [],

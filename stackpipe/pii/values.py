@@ -25,6 +25,8 @@ _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _LETTER_RUN = re.compile(r"[a-z]{2,}")
 _TEMPLATE = re.compile(r"\$\{|\$\(|^\$[A-Z_][A-Z0-9_]*$|%\(|%[sdr]|\{\{|\{\w*\}|<[^<>]+>|\*{3}|\.\.\.|^[xX.#_*-]+$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z_.\-]*[0-9]{0,2}$")
+# code, not a secret: `x25519.X25519PrivateKey`, `ck::tensor_operation::PassThrough`
+_QUALIFIED_NAME = re.compile(r"^[A-Za-z_]\w*(?:(?:\.|::)[A-Za-z_]\w*)+$|::")
 
 
 def entropy(value: str) -> float:
@@ -81,6 +83,8 @@ def looks_random(value: str, *, min_length: int, min_entropy: float, max_english
     """
     if len(value) < min_length or _UUID.match(value) or is_placeholder(value, placeholders):
         return False
+    if _QUALIFIED_NAME.search(value):
+        return False
     if sequential_fraction(value) >= 0.5:
         return False
     ceiling = math.log2(min(len(value), 64))
@@ -97,6 +101,8 @@ def plausible_password(value: str, *, min_length: int, placeholders: tuple[str, 
     """Whether a literal assigned to a password-like name is a password rather than a
     prompt, a field name, an environment variable's name or a placeholder."""
     if len(value) < min_length or is_placeholder(value, placeholders) or _UUID.match(value):
+        return False
+    if "::" in value:  # a C++/Rust path
         return False
     if _IDENTIFIER.match(value) and not any(c.isdigit() for c in value):
         return False
