@@ -154,7 +154,7 @@ def test_dataflow_dry_run_ships_this_repository_as_an_sdist(tmp_path):
     with tarfile.open(staged["workflow.tar.gz"]) as sdist:
         names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
     assert {"pyproject.toml", "pipelines/curate.py", "stackpipe/beam/engines.py",
-            "stackpipe/decontam/common_tokens.txt"} <= names
+            "stackpipe/decontam/ngram_df.npz", "stackpipe/decontam/data/mbpp.jsonl.gz"} <= names  # package data too
 
 
 def test_flex_template_parameters_reach_the_pipeline_flags():
