@@ -404,3 +404,60 @@ def test_prefilter_finds_what_presidio_finds_for_the_new_families(redactor):
 @pytest.mark.parametrize("line", ["conversion_host = '52.14.200.7'", "# traffic at the intersection node 52.14.200.7"])
 def test_english_words_ending_in_a_version_word_do_not_hide_addresses(redactor, line):
     assert found(redactor, line + "\n") == [("ip_address", "52.14.200.7")]
+
+
+# --- AWS secrets far from an `aws` word, lookup defaults, passwords with any symbol -----
+
+_LETTERS_PW = "qXb" + "TmRwKzPa"  # mixed-case random letters, no digit or symbol
+_SYMBOL_PW = "Zq7;" + "x]P{e,2"  # holds ; ] { , which end a bare value elsewhere
+
+
+def test_aws_secret_context_word_after_another_word_is_still_searched(redactor):
+    """The prefilter searched each context word's lines once per word in turn: a `secret`
+    line before the file's last `aws` (`draws`, `laws`) was skipped, and its key lost."""
+    text = (f'"""\n    secret key: {AWS_SECRET}\n"""\n' + "x = 1\n" * 5 + "# it draws a line\n")
+    assert found(redactor, text) == [("key", AWS_SECRET)]
+    assert redactor.find(text) == redactor.find(text, prefilter=False)
+
+
+@pytest.mark.parametrize("line, entity, value", [
+    (f'pw = os.environ.get("DB_PASSWORD", "{_SYMBOL_PW[:4]}x9Q")', "password", _SYMBOL_PW[:4] + "x9Q"),
+    (f"pw = os.getenv('PASSWORD', default='Tr0ub4dor&3x')", "password", "Tr0ub4dor&3x"),
+    (f'os.environ.setdefault("API_TOKEN", "Y7OKRlV3V8AkWq2o9PlFlBTxAZa5u-FT")', "key",
+     "Y7OKRlV3V8AkWq2o9PlFlBTxAZa5u-FT"),
+    (f'pw = os.environ.get("DB_PASSWORD") or "Tr0ub4dor&3x"', "password", "Tr0ub4dor&3x"),
+    (f'const pw = process.env.DB_PASSWORD || "Tr0ub4dor&3x";', "password", "Tr0ub4dor&3x"),
+    ('psql -W "${PGPASSWORD:-Tr0ub4dor&3x}"', "password", "Tr0ub4dor&3x"),
+    (f'password = "{_LETTERS_PW}"', "password", _LETTERS_PW),
+    (f"DB_PASSWORD={_SYMBOL_PW}", "password", _SYMBOL_PW),
+    (f"    password: {_SYMBOL_PW}", "password", _SYMBOL_PW),
+    ('password = "Tr0ub\'4dor"', "password", "Tr0ub'4dor"),
+])
+def test_lookup_defaults_and_unusual_password_values_are_found(redactor, line, entity, value):
+    text = "import os\n" + line + "\nx = 1\n"
+    assert found(redactor, text) == [(entity, value)]
+    assert redactor.find(text) == redactor.find(text, prefilter=False)
+
+
+@pytest.mark.parametrize("value", [
+    "$db_password", "$DbPassword", "%DB_PASSWORD%", "$env:DB_PASSWORD", "#{ENV['DB_PASSWORD']}",
+    "ENV['DB_PASSWORD']", "os.environ['DB_PASSWORD']", "process.env.DB_PASSWORD", "@@password@@", "__PASSWORD__",
+    "[PASSWORD]", "[[password]]", "REPLACE_ME", "${DB_PASSWORD}", "$DB_PASSWORD", "%(db_password)s", "{{ db_password }}",
+    "<password>", "****", "xxxx", "YOUR_PASSWORD",
+])
+@pytest.mark.parametrize("template", ['password = "{}"', "DB_PASSWORD={}", "postgres://app:{}@db.acme-corp.io/app",
+                                      'pw = os.environ.get("DB_PASSWORD", "{}")'])
+def test_variable_references_are_not_passwords(redactor, template, value):
+    text = template.format(value) + "\n"
+    if "%(" in value and "://" in template:
+        return  # `%(db_password)s@db...` is read as an address's local part `s`; not a password either
+    assert [e for e, _ in found(redactor, text) if e == "password"] == []
+
+
+@pytest.mark.parametrize("line", [
+    "password = get_password(user)", "password: Optional[str]", "password: List<String>", "password = {}",
+    'password = "MyPassword"', 'pw = os.environ.get("DB_PASSWORD")', "password = self._pw;",
+    'token = cfg.get("TOKEN", "refresh_token")', 'user = os.environ.get("DB_USER", "Tr0ub4dor&3x")',
+])
+def test_code_around_password_names_is_not_a_password(redactor, line):
+    assert found(redactor, line + "\n") == []

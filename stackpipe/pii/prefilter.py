@@ -30,7 +30,9 @@ _IPV6 = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _URL_USERINFO = re.compile(r"://[^\s/@:]*:[^\s/@]+@")
 _AWS_SECRET = re.compile(AWS_SECRET)
 _HEX_COLON = frozenset("0123456789abcdefABCDEF:")
-_ASSIGNMENT_AFTER = r"[\w.\-$]{0,64}[\"'`]?\]?\s*[:=]"  # rest of a name, then an operator
+# rest of a name, then an operator (or a lookup's default: `, "..."`, `) or "..."`, `|| "..."`)
+_ASSIGNMENT_AFTER = (r"[\w.\-$]{0,64}(?:[\"'`]?\]?\s*[:=]|[\"'`][ \t)\]]*(?:,|or\b|\|\||\?\?)"
+                     r"|[)\]]{0,2}[ \t]*(?:or\b|\|\||\?[?:]))")
 
 
 def _merged_by_first_character(prefilters) -> tuple[re.Pattern, ...]:
@@ -47,7 +49,8 @@ def _merged_by_first_character(prefilters) -> tuple[re.Pattern, ...]:
 
 _TOKEN_PREFILTERS = _merged_by_first_character(prefilter for _, _, prefilter in TOKEN_PATTERNS)
 _PEM_BEGIN = re.compile(re.escape(PEM_BEGIN))
-_OBFUSCATED_LOWER = tuple(re.compile(p) for p in OBFUSCATED_EMAIL_PREFILTERS)
+_OBFUSCATED_LOWER = tuple(re.compile(p[1:] if p.startswith(" ") else p) for p in OBFUSCATED_EMAIL_PREFILTERS)
+_SPACE_FIRST = {pattern: p.startswith(" ") for pattern, p in zip(_OBFUSCATED_LOWER, OBFUSCATED_EMAIL_PREFILTERS)}
 _ORACLE_THIN = "jdbc:oracle:"
 _SEPARATOR = "\n\n"
 
@@ -118,7 +121,16 @@ class Prefilter:
 
     def obfuscated_email(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
         source = lowered if lowered is not None else text.lower()
-        return [m.span() for pattern in _OBFUSCATED_LOWER for m in pattern.finditer(source)]
+        # a pattern that starts with a space is searched from its second character (CPython's
+        # `re` skips to a rare first character far faster than to a space)
+        found = []
+        for pattern in _OBFUSCATED_LOWER:
+            if _SPACE_FIRST[pattern]:
+                found += [(m.start() - 1, m.end()) for m in pattern.finditer(source)
+                          if m.start() and source[m.start() - 1] == " "]
+            else:
+                found += [m.span() for m in pattern.finditer(source)]
+        return found
 
     def assignments(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
         source, patterns = (lowered, self._assignments) if lowered is not None else (text, self._assignments_any_case)
@@ -127,19 +139,23 @@ class Prefilter:
 
     def aws_secret(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
         found, searched_to = [], 0
-        for word in self._aws_context:
-            for m in (re.finditer(re.escape(word), lowered) if lowered is not None
-                      else re.finditer(re.escape(word), text, re.IGNORECASE)):
-                # a 40-character key on the word's line or the next one
-                line_start = text.rfind("\n", 0, m.start()) + 1
-                if line_start < searched_to:
-                    continue
-                line_end = text.find("\n", m.end())
-                next_end = text.find("\n", line_end + 1) if line_end != -1 else -1
-                searched_to = len(text) if next_end == -1 else next_end
-                key = _AWS_SECRET.search(text, line_start, searched_to)
-                if key:
-                    found.append((m.start(), key.end()))
+        # every context word's occurrences in text order, whichever word (each line is
+        # searched once, however many words are on it or on the line before)
+        matches = sorted(m.start() for word in self._aws_context
+                         for m in (re.finditer(re.escape(word), lowered) if lowered is not None
+                                   else re.finditer(re.escape(word), text, re.IGNORECASE)))
+        for at in matches:
+            # 40-character keys on the word's line or the next one
+            line_end = text.find("\n", at)
+            next_end = text.find("\n", line_end + 1) if line_end != -1 else -1
+            next_end = len(text) if next_end == -1 else next_end
+            if next_end <= searched_to:
+                continue
+            start = max(text.rfind("\n", 0, at) + 1, searched_to)
+            searched_to = next_end
+            keys = list(_AWS_SECRET.finditer(text, start, next_end))
+            if keys:
+                found.append((at, keys[-1].end()))
         return found
 
 

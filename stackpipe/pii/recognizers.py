@@ -378,10 +378,26 @@ class AwsSecretRecognizer(SpanRecognizer):
 # annotation, an assignment operator, then the value: quoted, or bare up to the end of
 # the line (.env, INI, YAML, shell).
 _NAME = r"(?<![\w.$\-])(?<!::)(?P<name>[A-Za-z_$@][\w.$\-]{0,63})"
+# a quoted value may hold the other quote characters (`"pa'ss"`), never a space or backslash
+_QUOTED_VALUE = r"[rRbBuUfF]{0,2}(?P<q>[\"'`])(?P<value>(?:(?!(?P=q))[^\s\\]){1,256})(?P=q)"
 ASSIGNED_QUOTED = (_NAME + r"[\"'`]?\]?(?:[ \t]*:[ \t]*[A-Za-z_][\w\[\], .|]{0,40}?)?[ \t]*(?::=|=>|=(?!=)|:(?![:=]))[ \t]*"
-                   r"[rRbBuUfF]{0,2}(?P<q>[\"'`])(?P<value>[^\"'`\s\\]{1,256})(?P=q)")
+                   + _QUOTED_VALUE)
+# the default of an environment or settings lookup: os.environ.get("DB_PASSWORD", "..."),
+# os.getenv('API_KEY', default="..."), ENV.fetch("...", "..."), setdefault, getProperty
+ENVIRON_DEFAULT = (r"(?<![\w$])(?:getenv|get|fetch|setdefault|env|getProperty|getOrDefault|Getenv|GetEnv|getEnv)"
+                   r"\([ \t]*[\"'](?P<name>[A-Za-z_][\w.\-]{0,63})[\"'][ \t]*,[ \t]*(?:default[ \t]*=[ \t]*)?"
+                   + _QUOTED_VALUE)
+# a fallback after a lookup: os.environ.get("DB_PASSWORD") or "...", process.env.API_KEY || "...",
+# and the shell's ${DB_PASSWORD:-...}
+ENVIRON_FALLBACK = (r"(?:" + _NAME + r"[\"'`]?[\])]{0,2}[ \t]*(?:\bor\b|\|\||\?\?|\?:)[ \t]*" + _QUOTED_VALUE
+                    + r"|\$\{(?P<name2>[A-Za-z_]\w{0,63}):?[-=](?P<value2>[^\s\"'`{}$]{1,256})\})")
 ASSIGNED_BARE = (_NAME + r"[ \t]*(?:=(?!=)|:(?![:=]))[ \t]*(?P<value>[^\s\"'`,;()\[\]{}<>]{1,256})"
                  r"(?=[ \t]*(?:[\r\n,;#]|$))")
+# a bare value holding , ; ( ) [ ] { } < > (`PASSWORD=pa;s(s`), when it runs to the end of
+# the line (checked not to be code: a call, an index, a generic type, a literal)
+ASSIGNED_BARE_SYMBOLS = (_NAME + r"[ \t]*(?:=(?!=)|:(?![:=]))[ \t]*(?P<value>[^\s\"'`]{1,256})[ \t]*\r?$")
+_BARE_CODE = stdre.compile(r"[\w\])][(\[<]|^[\[{(<]|[;,{(\[]$|\)\.|=>|->|&&|\|\|")
+_BARE_SYMBOLS = frozenset(",;()[]{}<>")
 URL_PASSWORD = (r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,30}://[^\s:/@'\"]{0,128}:(?P<value>[^\s/'\"]{1,128})"
                 r"@(?=[\w\[])")
 # Oracle's thin JDBC syntax: jdbc:oracle:thin:user/PASSWORD@host:1521:sid
@@ -438,7 +454,10 @@ class AssignedSecretRecognizer(SpanRecognizer):
 
     def __init__(self, entity: str, rules: SecretRules, classify: NameClassifier):
         super().__init__(entity, [Pattern("assigned_quoted", ASSIGNED_QUOTED, 0.7),
-                                  Pattern("assigned_bare", ASSIGNED_BARE, 0.6)])
+                                  Pattern("assigned_bare", ASSIGNED_BARE, 0.6),
+                                  Pattern("assigned_bare_symbols", ASSIGNED_BARE_SYMBOLS, 0.6),
+                                  Pattern("environ_default", ENVIRON_DEFAULT, 0.7),
+                                  Pattern("environ_fallback", ENVIRON_FALLBACK, 0.7)])
         self._rules = rules
         self._classify = classify
         self._accept: Callable[[str], bool] = (
@@ -449,7 +468,14 @@ class AssignedSecretRecognizer(SpanRecognizer):
                                            max_english=rules.max_english_fraction, placeholders=rules.placeholders)))
 
     def check(self, value, match, text):
-        return self._classify(match.group("name")) == self.supported_entities[0] and self._accept(value)
+        name = match.group("name") or match.group("name2") if "name2" in match.re.groupindex else match.group("name")
+        if match.re.pattern == ASSIGNED_BARE_SYMBOLS and (
+                not any(c in _BARE_SYMBOLS for c in value) or _BARE_CODE.search(value)
+                or (value[-1] in ")]}" and "([{"[")]}".index(value[-1])] not in value)):  # f(password=pw)
+            return False  # the plain bare pattern's, or code
+        if match.re.pattern == ENVIRON_FALLBACK:
+            name = name.rsplit(".", 1)[-1]  # process.env.DB_PASSWORD: the variable's own name
+        return self._classify(name) == self.supported_entities[0] and self._accept(value)
 
 
 class UrlPasswordRecognizer(SpanRecognizer):

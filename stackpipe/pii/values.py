@@ -23,7 +23,12 @@ _COMMON_BIGRAMS = frozenset(
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _LETTER_RUN = re.compile(r"[a-z]{2,}")
-_TEMPLATE = re.compile(r"\$\{|\$\(|^\$[A-Z_][A-Z0-9_]*$|%\(|%[sdr]|\{\{|\{\w*\}|<[^<>]+>|\*{3}|\.\.\.|^[xX.#_*-]+$")
+# templates and references to a variable: ${VAR}, $(cmd), $VAR/$var, %VAR% (cmd.exe), $env:VAR
+# (PowerShell), #{...} (Ruby), <%= %> (ERB), %(var)s, {{ var }}, {var}, <var>, @@VAR@@,
+# __VAR__, [VAR], ENV['VAR'] / process.env.VAR / getenv(...); masks: ***, ..., xxxx
+_TEMPLATE = re.compile(r"\$\{|\$\(|^\$[A-Za-z_]\w*$|^%[A-Za-z_]\w*%$|\$env:|#\{|<%|%\(|%[sdr]|\{\{|\{\w*\}|<[^<>]+>"
+                       r"|^@@\w+@@$|^__\w+__$|^\[\[?[A-Za-z_][\w -]*\]\]?$|(?i:\benv\[|environ\[|process\.env\.|getenv\()"
+                       r"|\*{3}|\.\.\.|^[xX.#_*-]+$")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z_.\-]*[0-9]{0,2}$")
 # code, not a secret: `x25519.X25519PrivateKey`, `ck::tensor_operation::PassThrough`
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z_]\w*(?:(?:\.|::)[A-Za-z_]\w*)+$|::")
@@ -105,6 +110,23 @@ def plausible_password(value: str, *, min_length: int, placeholders: tuple[str, 
     if "::" in value:  # a C++/Rust path
         return False
     if _IDENTIFIER.match(value) and not any(c.isdigit() for c in value):
-        return False
+        return random_letters(value)
     has_digit_or_symbol = any(c.isdigit() or (not c.isalnum() and c not in "_-.") for c in value)
-    return char_classes(value) >= 2 and has_digit_or_symbol and sequential_fraction(value) < 0.7
+    if not has_digit_or_symbol:
+        return random_letters(value)
+    return char_classes(value) >= 2 and sequential_fraction(value) < 0.7
+
+
+_CAMEL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+
+
+def random_letters(value: str) -> bool:
+    """Letters only, yet random rather than words: `qXbTmRwKzPa` is a password, `MyPassword`,
+    `getPwd`, `hunter` are words or identifiers. Mixed case at least 8 long, several capitals
+    inside the string, and few common English letter pairs."""
+    if len(value) < 8 or not value.isalpha() or value.isupper() or value.islower():
+        return False
+    capitals = sum(c.isupper() for c in value[1:])
+    words = _CAMEL_WORD.findall(value)
+    return capitals >= 3 and len(value) / len(words) < 3.5 and english_bigram_fraction(value) <= 0.25
+
