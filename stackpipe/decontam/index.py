@@ -32,9 +32,11 @@ problem covered `support_min_coverage` (Euclid's loop is HumanEval/13's whole so
 
 Windows hash to 64 bits (a polynomial over the token hashes, vectorised over all windows
 of a text). The index keeps the benchmark windows of positive weight as one sorted uint64
-array with per-window weights and owners (problem, field), and a bitmap of the keys' top
-bits that answers almost every window of real code before any binary search. Built once
-per worker (`Decontaminator.setup`).
+array with per-window weights and owners (problem, field); a file's windows are looked up
+by their sums before salting and mixing (`tokens.window_sums`; the mixing is a bijection,
+so the keys are inverted once instead), through a table of top bits that answers almost
+every window of real code before any binary search. Built once per worker
+(`Decontaminator.setup`).
 """
 
 from __future__ import annotations
@@ -49,14 +51,14 @@ from typing import Iterable
 import numpy as np
 
 from stackpipe.decontam.benchmarks import REGISTRY, Problem, load_benchmarks
-from stackpipe.decontam.tokens import streams, window_hashes
+from stackpipe.decontam.tokens import salt_bits, streams, unmix64, window_hashes, window_sums
 from stackpipe.records import FileRecord, Rejected
 from stackpipe.rules import DecontamRules
 
 STAGE = "decontam"
 DF_FILE = "ngram_df.npz"
-_BITMAP_BITS = 27  # 2^27 bits = 16 MiB
-_TOP = np.uint64(64 - _BITMAP_BITS)
+_TABLE_BITS = 23  # per stream: 2^23 booleans = 8 MiB
+_TOP = np.uint64(64 - _TABLE_BITS)
 
 
 @dataclass(frozen=True)
@@ -237,34 +239,59 @@ class NgramIndex:
         self._stop = np.append(self._first[1:], len(keys))
         self._owners = owner_of
         self._weight = weight  # per (key, owner) entry
-        self._bitmap = np.zeros(1 << (_BITMAP_BITS - 3), dtype=np.uint8)
-        slot = self.keys >> _TOP
-        np.bitwise_or.at(self._bitmap, (slot >> np.uint64(3)).astype(np.int64),
-                         np.left_shift(1, (slot & np.uint64(7)).astype(np.uint8)).astype(np.uint8))
+        # Per stream, the keys as window sums (tokens.window_sums: the window hashes before
+        # their salt and mixing, a bijection), sorted, with a table of their top bits that
+        # answers almost every window of real code before any binary search: a file's
+        # windows are looked up without being salted and mixed.
+        self._streams = []
+        for salt in (_salt("code", n), _salt("word", word_n)):
+            sums = unmix64(self.keys) ^ salt_bits(salt)
+            order = np.argsort(sums).astype(np.int32)
+            table = np.zeros(1 << _TABLE_BITS, dtype=bool)
+            table[(sums >> _TOP).astype(np.intp)] = True
+            self._streams.append((sums[order], order, table))
 
     @property
     def nbytes(self) -> int:
         return (self.keys.nbytes + self._first.nbytes + self._stop.nbytes + self._owners.nbytes
-                + self._weight.nbytes + self._bitmap.nbytes + self.total.nbytes)
+                + self._weight.nbytes + self.total.nbytes
+                + sum(s.nbytes + o.nbytes + t.nbytes for s, o, t in self._streams))
 
-    def _matched_entries(self, hashes: np.ndarray) -> np.ndarray:
-        """Indices of the (key, owner) entries whose key is among `hashes`."""
-        slot = hashes >> _TOP
-        bits = self._bitmap[(slot >> np.uint64(3)).astype(np.int64)] >> (slot & np.uint64(7)).astype(np.uint8)
-        candidates = np.unique(hashes[(bits & 1).astype(bool)])
-        if not len(candidates) or not len(self.keys):
+    def _found_keys(self, sums: np.ndarray, stream: int) -> np.ndarray:
+        """Indices of the keys among the window sums `sums` of stream 0 (code) or 1 (word)."""
+        keys, order, table = self._streams[stream]
+        candidates = sums[table[(sums >> _TOP).view(np.int64)]]
+        if not len(candidates) or not len(keys):
             return np.zeros(0, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.keys, candidates), len(self.keys) - 1)
-        found = at[self.keys[at] == candidates]
+        at = np.minimum(np.searchsorted(keys, candidates), len(keys) - 1)
+        return order[at[keys[at] == candidates]]
+
+    def _entries(self, found: np.ndarray) -> np.ndarray:
+        """Indices of the (key, owner) entries of the keys `found` (sorted, distinct)."""
         if not len(found):
             return np.zeros(0, dtype=np.int64)
         first, stop = self._first[found], self._stop[found]
         lengths = stop - first
         return np.repeat(first - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
 
+    def _matched_entries(self, hashes: np.ndarray) -> np.ndarray:
+        """Indices of the (key, owner) entries whose key is among the window hashes `hashes`
+        (the plain lookup: `coverage` finds the same entries from the window sums)."""
+        candidates = np.unique(hashes)
+        if not len(candidates) or not len(self.keys):
+            return np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, candidates), len(self.keys) - 1)
+        return self._entries(at[self.keys[at] == candidates])
+
+    def matched_entries(self, text: str) -> np.ndarray:
+        """Indices of the (key, owner) entries whose key is a window of `text`, by key."""
+        code, words = streams(text)
+        found = (self._found_keys(window_sums(code, self.n), 0), self._found_keys(window_sums(words, self.word_n), 1))
+        return self._entries(np.unique(np.concatenate(found)))
+
     def coverage(self, text: str) -> dict[int, tuple[float, float, int]]:
         """owner -> (found weight, coverage, distinct windows found), for every owner with a match."""
-        entries = self._matched_entries(text_windows(text, self.n, self.word_n))
+        entries = self.matched_entries(text)
         if not len(entries):
             return {}
         owners = self._owners[entries]

@@ -125,12 +125,12 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _S29)
 
 
-def _word_hashes(low: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each word low[start:end]: its first 16 bytes, its last 8, its length."""
+def _word_hashes(low, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each word low[start:end]: its first 16 bytes, its last 8, its length.
+    `low`: the lower-cased bytes followed by at least 24 zero bytes (bytes or a uint8 array)."""
     lengths = ends - starts
-    padded = np.concatenate((low, np.zeros(24, dtype=np.uint8)))
     # every byte offset read as a little-endian uint64 (an overlapping, unaligned view)
-    view = np.ndarray(shape=(len(low) + 16,), dtype="<u8", buffer=padded, strides=(1,))
+    view = np.ndarray(shape=(len(low) - 8,), dtype="<u8", buffer=low, strides=(1,))
     first = view[starts] & _HEAD_MASK[np.minimum(lengths, 8)]
     second = view[starts + 8] & _HEAD_MASK[np.clip(lengths - 8, 0, 8)]
     h = mix64(first * _K1 + lengths.astype(np.uint64)) ^ (second * _K2)
@@ -141,6 +141,7 @@ def _word_hashes(low: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
 
 
 _HEAD_MASK = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+_PAD = bytes(24)
 
 
 _SPECIAL = bytearray(256)
@@ -149,19 +150,24 @@ for _b, _v in ((35, 1), (47, 2), (34, 3), (39, 4), (10, 5)):  # # / " ' newline
 _SPECIAL = bytes(_SPECIAL)
 _CLASS_TABLE = _CLASS.tobytes()
 _LOWER_TABLE = _LOWER.tobytes()
+_NO_SPANS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
-def _comment_mask(raw: bytes, positions: np.ndarray) -> np.ndarray:
-    """Which of `positions` (byte offsets, sorted) lie in a `#` or `//` comment (see above).
-    Works on the few special bytes (`#`, `/`, quotes, newlines) only."""
+def _comment_spans(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends), byte offsets: the `#` and `//` comments of `raw` (see above), each up
+    to its line's newline. Works on the few special bytes (`#`, `/`, quotes, newlines) only."""
+    if b"#" not in raw and b"//" not in raw:
+        return _NO_SPANS
     special = np.frombuffer(raw.translate(_SPECIAL), dtype=np.uint8)
-    at = np.flatnonzero(special)
+    at = np.flatnonzero(special != 0)
     what = special[at]
     slashes = at[what == 2]
     double = slashes[:-1][np.diff(slashes) == 1] if len(slashes) > 1 else slashes[:0]
-    starts = np.union1d(at[what == 1], double)
+    starts = at[what == 1]
+    if len(double):
+        starts = np.union1d(starts, double)
     if not len(starts):
-        return np.zeros(len(positions), dtype=bool)
+        return _NO_SPANS
     newlines = at[what == 5]
     line = np.searchsorted(newlines, starts)  # the line holding each candidate
     line_start = np.where(line > 0, newlines[np.maximum(line - 1, 0)] + 1, 0) if len(newlines) else 0 * starts
@@ -172,12 +178,59 @@ def _comment_mask(raw: bytes, positions: np.ndarray) -> np.ndarray:
             even &= (np.searchsorted(quotes, starts) - np.searchsorted(quotes, line_start)) % 2 == 0
     starts, line = starts[even], line[even]
     if not len(starts):
-        return np.zeros(len(positions), dtype=bool)
-    line, first = np.unique(line, return_index=True)
-    starts = starts[first]
-    ends = np.append(newlines, len(raw))[line]
-    which = np.searchsorted(starts, positions, side="right") - 1
-    return (which >= 0) & (positions < ends[np.maximum(which, 0)])
+        return _NO_SPANS
+    first = np.ones(len(line), dtype=bool)  # the first comment start of each line
+    first[1:] = line[1:] != line[:-1]
+    starts, line = starts[first], line[first]
+    return starts, np.append(newlines, len(raw))[line]
+
+
+def _triple(raw: bytes, quote: bytes, pos: int):
+    """The span of the first `quote`-delimited string (a triple quote) opening at or after
+    `pos`, or None; None also means that no later one closes."""
+    start = raw.find(quote, pos)
+    if start < 0:
+        return None
+    close = raw.find(quote, start + 3)
+    return None if close < 0 else (start, close + 3)
+
+
+def _docstring_spans(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends): the triple-quoted strings of `raw` (docstrings), as the leftmost
+    non-overlapping matches of the regex `"{3}[\\s\\S]*?"{3}|'{3}[\\s\\S]*?'{3}`, found with
+    `bytes.find` alone. A docstring's words are prose, matched by the word stream; left out
+    of the code stream, a docstring added to or removed from a copied function leaves its
+    code windows whole."""
+    double, single = _triple(raw, b'"""', 0), _triple(raw, b"'''", 0)
+    if double is None and single is None:
+        return _NO_SPANS
+    spans = []
+    while double is not None or single is not None:
+        span = double if single is None or (double is not None and double[0] < single[0]) else single
+        spans.append(span)
+        if double is not None and double[0] < span[1]:
+            double = _triple(raw, b'"""', span[1])
+        if single is not None and single[0] < span[1]:
+            single = _triple(raw, b"'''", span[1])
+    spans = np.array(spans, dtype=np.int64)
+    return spans[:, 0], spans[:, 1]
+
+
+def _outside(positions: np.ndarray, *spans: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+    """Mask of the `positions` (sorted byte offsets) in none of the [start, end) `spans`;
+    None when every position is."""
+    lo = [np.searchsorted(positions, s) for s, _ in spans if len(s)]
+    if not lo:
+        return None
+    lo = np.concatenate(lo)
+    hi = np.concatenate([np.searchsorted(positions, e) for s, e in spans if len(s)])
+    some = lo < hi
+    if not some.any():
+        return None
+    depth = np.zeros(len(positions) + 1, dtype=np.int32)
+    np.add.at(depth, lo[some], 1)
+    np.add.at(depth, hi[some], -1)
+    return np.cumsum(depth[:-1]) == 0
 
 
 def streams(text: str, positions: bool = False):
@@ -188,56 +241,43 @@ def streams(text: str, positions: bool = False):
     if not raw:
         empty = np.zeros(0, dtype=np.uint64)
         return (empty, empty, (np.zeros(0, np.int64),) * 4, b"") if positions else (empty, empty)
-    kind = np.frombuffer(raw.translate(_CLASS_TABLE), dtype=np.uint8)
-    is_word = (kind == _WORD).view(np.int8)
-    edges = np.diff(is_word, prepend=np.int8(0), append=np.int8(0))
-    changes = np.flatnonzero(edges)  # alternately a word's start and its end
+    # (numpy finds the nonzero entries of a boolean array several times faster than of bytes)
+    padded = np.frombuffer((b" " + raw + b" ").translate(_CLASS_TABLE), dtype=np.uint8)
+    kind = padded[1:-1]
+    is_word = padded == _WORD
+    changes = np.flatnonzero(is_word[1:] != is_word[:-1])  # alternately a word's start and its end
     word_starts, word_ends = changes[0::2], changes[1::2]
-    word_hashes = _word_hashes(np.frombuffer(raw.translate(_LOWER_TABLE), dtype=np.uint8), word_starts, word_ends)
-    token_start = edges[:-1] == 1
-    token_start |= kind == _PUNCT
-    starts = np.flatnonzero(token_start)
+    word_hashes = _word_hashes((raw + _PAD).translate(_LOWER_TABLE), word_starts, word_ends)
+    # a token starts at each punctuation byte and at each word byte after a non-word byte
+    starts = np.flatnonzero(kind > (padded[:-2] & _WORD))
+    codes = _PUNCT_CODES[np.frombuffer(raw, dtype=np.uint8)[starts]]
     word_token = kind[starts] == _WORD
-    codes = np.empty(len(starts), dtype=np.uint64)
     codes[word_token] = word_hashes
-    codes[~word_token] = _PUNCT_CODES[np.frombuffer(raw, dtype=np.uint8)[starts[~word_token]]]
-    code = ~_comment_mask(raw, starts)
-    if b'"""' in raw or b"'''" in raw:
-        code &= ~_docstring_mask(raw, starts)
-    codes, keep = _normalize_code(codes[code])
+    comments = _comment_spans(raw)
+    docstrings = _docstring_spans(raw) if b'"""' in raw or b"'''" in raw else _NO_SPANS
+    code = _outside(starts, comments, docstrings)
+    codes, keep = _normalize_code(codes if code is None else codes[code])
     if not positions:
         return codes, word_hashes
     ends = starts + 1
     ends[word_token] = word_ends
-    return codes, word_hashes, (starts[code][keep], ends[code][keep], word_starts, word_ends), raw
-
-
-_TRIPLE = re.compile(rb'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'')
-
-
-def _docstring_mask(raw: bytes, positions: np.ndarray) -> np.ndarray:
-    """Which of `positions` lie inside a triple-quoted string (a docstring): its words are
-    prose, matched by the word stream; left out of the code stream, a docstring added to
-    or removed from a copied function leaves its code windows whole."""
-    spans = np.array([m.span() for m in _TRIPLE.finditer(raw)], dtype=np.int64).reshape(-1, 2)
-    if not len(spans):
-        return np.zeros(len(positions), dtype=bool)
-    which = np.searchsorted(spans[:, 0], positions, side="right") - 1
-    return (which >= 0) & (positions < spans[np.maximum(which, 0), 1])
+    if code is not None:
+        starts, ends = starts[code], ends[code]
+    return codes, word_hashes, (starts[keep], ends[keep], word_starts, word_ends), raw
 
 
 def _constant_hash(word: bytes) -> np.uint64:
-    low = np.frombuffer(word, dtype=np.uint8)
-    return _word_hashes(low, np.array([0]), np.array([len(word)]))[0]
+    return _word_hashes(word + _PAD, np.array([0]), np.array([len(word)]))[0]
 
 
 _SELF, _DEF = _constant_hash(b"self"), _constant_hash(b"def")
 _DOT_COMMA = _PUNCT_CODES[[ord("."), ord(",")]]
 _NAME = np.uint64(0x5DEECE66D2B7E151)  # the placeholder of a defined function's name
+_NAME_TABLE_BITS = 16
 
 
 def _normalize_code(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(normalized code stream, mask of the tokens kept): `self` and the `.` or `,` after
+    """(normalized code stream, mask of the tokens kept; `codes` may be overwritten): `self` and the `.` or `,` after
     it are left out (a function copied into a class as a method matches), and every name
     a `def` in the text defines is one placeholder token wherever it occurs (a copy with
     its functions renamed matches; the document frequencies are measured the same way)."""
@@ -252,17 +292,34 @@ def _normalize_code(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     defs = np.flatnonzero(codes[:-1] == _DEF)
     if len(defs):
         names = np.unique(codes[defs + 1])
-        at = np.minimum(np.searchsorted(names, codes), len(names) - 1)
-        codes = np.where(names[at] == codes, _NAME, codes)
+        # the tokens whose low 16 bits are some name's, then the exact test on those few
+        table = np.zeros(1 << _NAME_TABLE_BITS, dtype=bool)
+        table[names.view(np.uint16)[::4]] = True
+        candidates = np.flatnonzero(table[codes.view(np.uint16)[::4]])
+        if len(candidates):
+            found = codes[candidates]
+            at = np.minimum(np.searchsorted(names, found), len(names) - 1)
+            codes[candidates[names[at] == found]] = _NAME
     return codes, keep
 
 
 def window_hashes(codes: np.ndarray, k: int, salt: int) -> np.ndarray:
     """The hash of every window of `k` consecutive token hashes, mixed with `salt` (the
-    stream and k): the polynomial sum(codes[i + j] * P^(k-1-j)) mod 2^64, vectorised over
-    all windows and built by doubling (H(A+B) = H(A) * P^len(B) + H(B)): hashes of runs of
-    1, 2, 4, ... tokens, joined along k's binary digits, about 2*log2(k) array operations
-    instead of 2*k (the same values as Horner's rule)."""
+    stream and k): mix64(window_sums(codes, k) ^ salt_bits(salt))."""
+    return mix64(window_sums(codes, k) ^ salt_bits(salt))
+
+
+def salt_bits(salt: int) -> np.uint64:
+    return np.uint64((salt * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+
+
+def window_sums(codes: np.ndarray, k: int) -> np.ndarray:
+    """The polynomial sum(codes[i + j] * P^(k-1-j)) mod 2^64 of every window of `k`
+    consecutive token hashes (before the salt and the mixing of `window_hashes`, a
+    bijection: `unmix64` inverts it), vectorised over all windows and built by doubling
+    (H(A+B) = H(A) * P^len(B) + H(B)): hashes of runs of 1, 2, 4, ... tokens, joined along
+    k's binary digits, about 2*log2(k) array operations instead of 2*k (the same values as
+    Horner's rule). The result may share memory with `codes`' copies; do not write to it."""
     count = len(codes) - k + 1
     if count <= 0:
         return np.zeros(0, dtype=np.uint64)
@@ -276,11 +333,21 @@ def window_hashes(codes: np.ndarray, k: int, salt: int) -> np.ndarray:
     while size:
         if k & size:
             piece = levels[size][offset:offset + count]
-            h = piece.copy() if h is None else h * _power(size) + piece
+            h = piece if h is None else h * _power(size) + piece
             offset += size
         size //= 2
-    h ^= np.uint64((salt * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
-    return mix64(h)
+    return h
+
+
+_MIX_INVERSE = np.uint64(pow(int(_MIX), -1, 1 << 64))
+_S58, _S62 = np.uint64(58), np.uint64(62)
+
+
+def unmix64(x: np.ndarray) -> np.ndarray:
+    """The inverse of `mix64`: unmix64(mix64(x)) == x."""
+    x = x ^ (x >> _S29) ^ (x >> _S58)
+    x = x * _MIX_INVERSE
+    return x ^ (x >> _S31) ^ (x >> _S62)
 
 
 def _power(size: int) -> np.uint64:
