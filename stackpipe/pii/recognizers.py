@@ -113,6 +113,21 @@ def _is_message_id(local: str) -> bool:
     return bool(_MESSAGE_ID_LOCAL.match(local)) and digits >= 8 and 2 * digits >= sum(c.isalnum() for c in local)
 
 
+def public_domain_checker(rules: EmailRules, suffixes: Callable) -> Callable[[str], bool]:
+    """domain (lower case) -> whether it can reach a person: it ends in a real public
+    suffix (tldextract's bundled list, never fetched) and is not an allow-listed domain
+    or one of its subdomains."""
+    allowed = tuple(d.lower() for d in rules.allow_domains)
+
+    def is_public(domain: str) -> bool:
+        if any(domain == d or domain.endswith("." + d) for d in allowed):
+            return False
+        parts = suffixes(domain)
+        return bool(parts.suffix and parts.domain)
+
+    return is_public
+
+
 class CodeEmailRecognizer(SpanRecognizer):
     """Addresses whose domain ends in a real public suffix (tldextract's bundled list,
     never fetched), except allow-listed domains and local parts, and URL user names."""
@@ -121,7 +136,7 @@ class CodeEmailRecognizer(SpanRecognizer):
         pattern = rf"(?<![\w.%+\-$])(?P<value>[A-Za-z0-9_%+\-](?:[A-Za-z0-9_.%+\-]{{0,62}}[A-Za-z0-9_%+\-])?@{_LABEL}(?:\.{_LABEL})+)"
         super().__init__("EMAIL_ADDRESS", [Pattern("email", pattern, 0.8)])
         self.suffixes = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True)
-        self._allow_domains = tuple(d.lower() for d in rules.allow_domains)
+        self._is_public = public_domain_checker(rules, self.suffixes)
         self._allow_local = frozenset(p.lower() for p in rules.allow_local_parts)
 
     def check(self, value, match, text):
@@ -132,10 +147,7 @@ class CodeEmailRecognizer(SpanRecognizer):
         token_start = max(text.rfind(c, 0, match.start()) for c in " \t\n\"'<>(),;=")
         if "://" in text[token_start + 1:match.start()]:  # user name of a URL (its password is found elsewhere)
             return False
-        if any(domain == d or domain.endswith("." + d) for d in self._allow_domains):
-            return False
-        parts = self.suffixes(domain)
-        return bool(parts.suffix and parts.domain)
+        return self._is_public(domain)
 
 
 # Obfuscated addresses: `jane [at] acme [dot] com`, `jane(at)acme.com`, `jane AT acme DOT com`.
@@ -160,8 +172,7 @@ class ObfuscatedEmailRecognizer(SpanRecognizer):
 
     def __init__(self, rules: EmailRules, suffixes: Callable):
         super().__init__("EMAIL_ADDRESS", [Pattern("obfuscated_email", OBFUSCATED_EMAIL, 0.8)])
-        self._suffixes = suffixes
-        self._allow_domains = tuple(d.lower() for d in rules.allow_domains)
+        self._is_public = public_domain_checker(rules, suffixes)
 
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None) -> list[RecognizerResult]:
         # a rejected match (`mail me at jane [at] ...` read from `me`) is searched again after its `at`
@@ -192,11 +203,7 @@ class ObfuscatedEmailRecognizer(SpanRecognizer):
             opener = text[line_start:match.start()].rstrip()[-1:]
             if at.strip() == "at" and local.isalpha() and opener not in ("", "<", "(", "[", ":", "\"", "'", "=", ","):
                 return False  # `we meet at noon dot com`: prose, unless the address stands alone
-        domain = _OBF_DOT.sub(".", domain_part).lower()
-        if any(domain == d or domain.endswith("." + d) for d in self._allow_domains):
-            return False
-        parts = self._suffixes(domain)
-        return bool(parts.suffix and parts.domain)
+        return self._is_public(_OBF_DOT.sub(".", domain_part).lower())
 
 
 # --- IP addresses ---------------------------------------------------------------------
