@@ -122,8 +122,9 @@ def test_bundled_rules_read_packaged_copies_from_any_directory(tmp_path, monkeyp
 
 
 def test_a_copy_of_the_repository_with_nothing_beside_it_loads_every_benchmark(tmp_path):
-    """What a user's clone has is enough: the package and rules/ copied where no ../shared
-    exists load the bundled rules and every enabled benchmark."""
+    """What a user's clone has is enough: the package and rules/, copied into an empty
+    directory with no benchmark folder beside it, load the bundled rules and every enabled
+    benchmark."""
     import shutil
     import subprocess
     import sys
