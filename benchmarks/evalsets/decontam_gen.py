@@ -408,15 +408,4 @@ def negatives(split: str, seed: int = 0, n_per_kind: int = 60) -> list[Case]:
 
 
 def clean_files(split: str, seed: int = 0, max_bytes: int = 8_000_000) -> list[tuple[str, str]]:
-    out, total = [], 0
-    for host in H.ordered(split, seed, salt="decontam-clean"):
-        if total >= max_bytes:
-            break
-        if "__editable__" in host.key:
-            continue
-        text = H.read_text(host)
-        if text is None:
-            continue
-        out.append((host.key, text))
-        total += len(text.encode())
-    return out
+    return H.unchanged_texts(split, seed, "decontam-clean", max_bytes, skip=("__editable__",))

@@ -98,6 +98,24 @@ def ordered(split: str, seed: int, exts: tuple[str, ...] | None = None, salt: st
     return sorted(hs, key=lambda h: hashlib.sha256(f"{seed}:{salt}:{h.key}".encode()).hexdigest())
 
 
+def unchanged_texts(split: str, seed: int, salt: str, max_bytes: int,
+                    skip: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(key, text) of unchanged hosts of `split` in the seeded order, until `max_bytes`;
+    hosts whose key holds any of `skip` are passed over."""
+    out, total = [], 0
+    for host in ordered(split, seed, salt=salt):
+        if total >= max_bytes:
+            break
+        if any(part in host.key for part in skip):
+            continue
+        text = read_text(host)
+        if text is None:
+            continue
+        out.append((host.key, text))
+        total += len(text.encode())
+    return out
+
+
 def rng_seed(*parts) -> int:
     return int(hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:16], 16)
 

@@ -753,13 +753,4 @@ def generate(split: str, seed: int = 0, n_files: int = 600) -> list[Case]:
 
 def clean_files(split: str, seed: int = 0, max_bytes: int = 8_000_000) -> list[tuple[str, str]]:
     """Unchanged host files of the split, all extensions, mixed by the seeded order."""
-    out, total = [], 0
-    for host in H.ordered(split, seed, salt="clean"):
-        if total >= max_bytes:
-            break
-        text = H.read_text(host)
-        if text is None:
-            continue
-        out.append((host.key, text))
-        total += len(text.encode())
-    return out
+    return H.unchanged_texts(split, seed, "clean", max_bytes)
