@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT ?= out/demo
-WORKERS ?= 2
+WORKERS ?= 1
 FAMILY ?= starcoder
 TRAIN_STEPS ?= 100
 

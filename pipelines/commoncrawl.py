@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     classifier = parser.add_mutually_exclusive_group(required=True)
     classifier.add_argument("--model", metavar="PATH", help="fastText model of code-related pages (path or URI)")
     classifier.add_argument("--no-classifier", action="store_true", help="keep pages without classifying them")
-    parser.add_argument("--workers", type=int, default=1, help="local worker processes (Beam multi-processing mode)")
+    parser.add_argument("--workers", type=int, default=1, help="accepted for scripts; local runs use one worker "
+                        "(Beam's multi-process runner drops records: README, Runners)")
     parser.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_MB,
                         help=f"approximate content megabytes per output shard (default {DEFAULT_SHARD_MB})")
     parser.add_argument("--no-progress", action="store_true", help="do not print progress lines")
@@ -96,7 +97,7 @@ def build(pipeline: beam.Pipeline, uris: list[str], rules: Rules, output: str, *
         tuple(step["stats"] for step in steps)
         | "AllStats" >> beam.Flatten()
         | WriteStats(FileSystems.join(output, "stats.json"), stage_order(model_path), languages,
-                     outputs)
+                     outputs, chained=True)
     )
     return {"documents": unique["kept"], "rejected": rejected, "stats": stats}
 

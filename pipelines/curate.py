@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "https://) or python-env:// for this machine's Python installation")
     parser.add_argument("--output", required=True, metavar="DIR", help="output directory (local or gs://, s3://)")
     parser.add_argument("--rules", default=None, metavar="DIR", help="rules directory (default: the bundled rules/)")
-    parser.add_argument("--workers", type=int, default=1, help="local worker processes (Beam multi-processing mode)")
+    parser.add_argument("--workers", type=int, default=1, help="accepted for scripts; local runs use one worker "
+                        "(Beam's multi-process runner drops records: README, Runners)")
     parser.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_MB,
                         help=f"approximate content megabytes per output shard (default {DEFAULT_SHARD_MB})")
     parser.add_argument("--no-progress", action="store_true", help="do not print progress lines")
@@ -89,7 +90,7 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
         (read["stats"], decoded["stats"], checked["stats"], licensed["stats"], redacted["stats"], clean["stats"],
          unique["stats"])
         | "AllStats" >> beam.Flatten()
-        | WriteStats(FileSystems.join(output, "stats.json"), list(STAGES), languages, outputs)
+        | WriteStats(FileSystems.join(output, "stats.json"), list(STAGES), languages, outputs, chained=True)
     )
     return {"documents": unique["kept"], "stats": stats}
 

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "off at repo level)")
     verify.add_argument("--no-verify", dest="verify", action="store_false")
     parser.add_argument("--rules", default=None, metavar="DIR", help="rules directory (default: the bundled rules/)")
-    parser.add_argument("--workers", type=int, default=1, help="local worker processes (Beam multi-processing mode)")
+    parser.add_argument("--workers", type=int, default=1, help="accepted for scripts; local runs use one worker "
+                        "(Beam's multi-process runner drops records: README, Runners)")
     parser.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_MB,
                         help=f"approximate content megabytes per output shard (default {DEFAULT_SHARD_MB})")
     return parser

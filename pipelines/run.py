@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="recompute every stage, ignoring completed outputs of an earlier run")
     parser.add_argument("--output", default=None, metavar="DIR", help="override the config's output directory")
     parser.add_argument("--family", default=None, help="override the config's model family")
-    parser.add_argument("--workers", type=int, default=None, help="override the config's local worker processes")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="override the config's workers (local runs use one: README, Runners)")
     parser.add_argument("--no-progress", action="store_true", help="do not print progress lines")
     return parser
 

@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the FIM and metadata draws (default 0)")
     parser.add_argument("--no-fim", action="store_true", help="plain next-token rows, no FIM")
     parser.add_argument("--rules", default=None, metavar="DIR", help="rules directory (default: the bundled rules/)")
-    parser.add_argument("--workers", type=int, default=1, help="local worker processes (Beam multi-processing mode)")
+    parser.add_argument("--workers", type=int, default=1, help="accepted for scripts; local runs use one worker "
+                        "(Beam's multi-process runner drops records: README, Runners)")
     parser.add_argument("--shard-mb", type=float, default=DEFAULT_SHARD_MB,
                         help=f"approximate token megabytes (4 bytes a token) per shard (default {DEFAULT_SHARD_MB})")
     return parser

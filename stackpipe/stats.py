@@ -17,8 +17,14 @@ def stats_document(
     stage_order: Iterable[str],
     languages: Iterable[tuple[str, tuple[int, int]]] = (),
     outputs: Mapping[str, list] | None = None,
+    chained: bool = False,
 ) -> dict:
-    """Assemble stats.json from summed counts; stages appear in `stage_order`."""
+    """Assemble stats.json from summed counts; stages appear in `stage_order`.
+
+    `chained`: the stages form one line, each fed exactly what the one before kept, so a
+    stage's input must equal its predecessor's kept count (a record lost or counted twice
+    between stages breaks conservation as surely as one lost inside a stage).
+    """
     order = list(stage_order)
     stages: dict[str, dict] = {name: _empty_stage() for name in order}
     for (stage, kind, reason), (files, size) in sorted(counts):
@@ -35,9 +41,13 @@ def stats_document(
         entry["dropped"] = dict(sorted(entry["dropped"].items()))
         entry["dropped_bytes"] = dict(sorted(entry["dropped_bytes"].items()))
     names = [s for s in order if s in stages] + sorted(set(stages) - set(order))
+    errors = conservation_errors(stages) + (chain_errors(stages, order) if chained else [])
+    if names and outputs:
+        errors += written_errors(outputs, stages[names[-1]]["kept"],
+                                 sum(sum(s["dropped"].values()) for s in stages.values()))
     document = {
         "stages": {name: stages[name] for name in names},
-        "conservation": conservation_errors(stages) == [],
+        "conservation": errors == [],
         "languages": {
             name: {"files": files, "bytes": size} for name, (files, size) in sorted(languages)
         },
@@ -46,6 +56,8 @@ def stats_document(
         document["input_files"] = stages[names[0]]["input"]
         document["documents"] = stages[names[-1]]["kept"]
         document["rejected"] = sum(sum(s["dropped"].values()) for s in stages.values())
+    if errors:
+        document["conservation_errors"] = errors
     if outputs:
         document["outputs"] = {kind: sorted(files, key=lambda f: f["path"]) for kind, files in outputs.items()}
     return document
@@ -62,4 +74,23 @@ def conservation_errors(stages: Mapping[str, Mapping]) -> list[str]:
         dropped = sum(entry["dropped"].values())
         if entry["input"] != entry["kept"] + dropped:
             errors.append(f"stage {name}: input {entry['input']} != kept {entry['kept']} + dropped {dropped}")
+    return errors
+
+
+def chain_errors(stages: Mapping[str, Mapping], order: Iterable[str]) -> list[str]:
+    """Consecutive stages of `order` (those present) whose input is not the previous kept."""
+    present = [name for name in order if name in stages]
+    return [f"stage {after}: input {stages[after]['input']} != kept {stages[before]['kept']} of stage {before}"
+            for before, after in zip(present, present[1:]) if stages[after]["input"] != stages[before]["kept"]]
+
+
+def written_errors(outputs: Mapping[str, list], kept: int, dropped: int) -> list[str]:
+    """The rows written to documents/ and rejected/ must be what the counts say: a record
+    lost between the last stage and its shard file is as lost as one lost inside a stage."""
+    errors = []
+    for kind, expected in (("documents", kept), ("rejected", dropped)):
+        if kind in outputs:
+            rows = sum(shard["rows"] for shard in outputs[kind])
+            if rows != expected:
+                errors.append(f"{kind}/: {rows} rows written != {expected} counted")
     return errors

@@ -185,10 +185,9 @@ def test_bad_arguments_are_refused_when_built(kwargs):
     [
         ([], 1),
         ([], 1),  # a rerun
-        ([], 2),  # FnApiRunner multi-processing
         (["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"], 1),
     ],
-    ids=["in_process", "rerun", "two_workers", "portable"],
+    ids=["in_process", "rerun", "portable"],
 )
 def test_same_labels_on_every_runner(beam_args, workers):
     """Labels are the component minimum, so every runner and rerun must give networkx's."""

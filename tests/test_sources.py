@@ -422,6 +422,8 @@ def test_python_env_distribution_reads_its_record_files_and_licence_file():
 
 def test_licence_metadata_maps_to_spdx():
     assert license_field("Apache License, Version 2.0") == "Apache-2.0"
+    assert license_field("Apache 2.0 License") == "Apache-2.0"
+    assert license_field("The MIT Licence") == "MIT"
     assert license_field("BSD") == ""  # ambiguous: the classifiers decide
     assert license_field("MIT License\n\nPermission is hereby granted...") == ""
     assert classifier_license(["License :: OSI Approved :: MIT License",

@@ -26,3 +26,32 @@ def test_imbalance_is_reported():
 def test_stage_with_no_traffic_still_appears():
     document = stats_document([], ["read", "decode"])
     assert document["stages"]["decode"]["input"] == 0 and document["conservation"] is True
+
+
+def _balanced(stage: str, kept: int, dropped: int) -> list:
+    return [((stage, "input", ""), (kept + dropped, 0)), ((stage, "kept", ""), (kept, 0))] + (
+        [((stage, "dropped", "r"), (dropped, 0))] if dropped else [])
+
+
+def test_records_lost_between_chained_stages_break_conservation():
+    counts = _balanced("read", 10, 0) + _balanced("quality", 8, 1) + _balanced("license", 7, 0)
+    document = stats_document(counts, ["read", "quality", "license"], chained=True)
+    assert document["conservation"] is False
+    assert document["conservation_errors"] == [
+        "stage quality: input 9 != kept 10 of stage read",
+        "stage license: input 7 != kept 8 of stage quality",
+    ]
+
+
+def test_unchained_stages_are_only_checked_one_by_one():
+    counts = _balanced("files", 10, 0) + _balanced("samples", 3, 0)
+    assert stats_document(counts, ["files", "samples"])["conservation"] is True
+
+
+def test_rows_written_must_match_the_counts():
+    counts = _balanced("read", 10, 2)
+    outputs = {"documents": [{"path": "part-00000-of-00001.parquet", "rows": 7}],
+               "rejected": [{"path": "part-00000-of-00001.parquet", "rows": 2}]}
+    document = stats_document(counts, ["read"], outputs=outputs)
+    assert document["conservation"] is False
+    assert document["conservation_errors"] == ["documents/: 7 rows written != 10 counted"]

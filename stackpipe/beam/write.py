@@ -208,10 +208,12 @@ class WriteStats(beam.PTransform):
       stage_order: stage names in flow order.
       languages: PCollection of kept records' (language, (1, bytes)).
       outputs: {"documents": PCollection of shard dicts, ...} — waited on and listed.
+      chained: each stage is fed exactly what the previous one kept (checked).
     """
 
-    def __init__(self, path: str, stage_order: list[str], languages, outputs: dict):
+    def __init__(self, path: str, stage_order: list[str], languages, outputs: dict, *, chained: bool = False):
         super().__init__()
+        self._chained = chained
         self._path = path
         self._order = stage_order
         self._languages = languages
@@ -225,10 +227,11 @@ class WriteStats(beam.PTransform):
             | "CollectLanguages" >> beam.combiners.ToList()
         )
         side = {kind: beam.pvalue.AsList(files) for kind, files in self._outputs.items()}
-        path, order = self._path, self._order
+        path, order, chained = self._path, self._order, self._chained
 
         def write(counts, languages, **outputs):
-            document = stats_document(counts, order, languages, {k: list(v) for k, v in outputs.items()})
+            document = stats_document(counts, order, languages, {k: list(v) for k, v in outputs.items()},
+                                      chained=chained)
             write_bytes_atomically(path, (json.dumps(document, indent=2, sort_keys=False) + "\n").encode())
             return document
 

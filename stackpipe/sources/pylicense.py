@@ -74,11 +74,17 @@ def license_field(value: str) -> str:
     if not value or len(value) > MAX_LICENSE_FIELD or "\n" in value:
         return ""
     lowered = value.lower()
-    if lowered in LICENSE_ALIASES:
-        return LICENSE_ALIASES[lowered]
+    for name in (lowered, _without_license_word(lowered)):
+        if name in LICENSE_ALIASES:
+            return LICENSE_ALIASES[name]
     if lowered in AMBIGUOUS or not SPDX_LIKE.fullmatch(value):
         return ""
     return value
+
+
+def _without_license_word(name: str) -> str:
+    """`The Apache 2.0 License` and `MIT licence` name the same licences as `apache 2.0`, `mit`."""
+    return re.sub(r"\s+licen[cs]e$", "", name.removeprefix("the ")).strip()
 
 
 def classifier_license(classifiers: list[str]) -> str:
