@@ -16,10 +16,10 @@ benchmark solution inside unrelated code). False drops on real files: the held-o
 of this machine's standard library and site-packages (files whose sha256(relative path)
 is odd; the even half is the calibration corpus of `--write-df`), each drop listed.
 
-Speed: MB/s per core of `Decontaminator.apply` on the real files in this process (one
-core); with `--compare-previous`, the implementation at git HEAD (stackpipe/decontam/index.py
-and tokens.py as last committed) on the same files in the same run, the ratio, and whether
-both keep the same files.
+Speed: MB/s per core (process CPU time) of `Decontaminator.apply` on the real files in
+this process (one core); with `--compare-previous`, the implementation at git HEAD
+(stackpipe/decontam/tokens.py, windows.py and index.py with ngram_df.npz as last committed)
+on the same files in the same run, the ratio, and whether both keep the same files.
 
 Usage: python benchmarks/decontam.py [--clean-mb 20] [--seed 0] [--compare-previous] [--speed-only] [--repeat 1]
        python benchmarks/decontam.py --write-df   # stackpipe/decontam/ngram_df.npz
@@ -36,6 +36,7 @@ import re
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 import tokenize as pytokenize
 import types
@@ -43,7 +44,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from stackpipe.decontam import DecontamReport, Decontaminator, load_benchmark, load_benchmarks
-from stackpipe.decontam.index import DF_FILE, DocumentFrequency, benchmark_windows, count_document_frequency
+from stackpipe.decontam.windows import DF_FILE, DocumentFrequency, benchmark_windows, count_document_frequency
 from stackpipe.records import FileRecord, record_id
 from stackpipe.rules import load_rules
 
@@ -75,7 +76,7 @@ def corpus(want_calibration: bool) -> list[Path]:
 
 def write_df(rules) -> None:
     start = time.perf_counter()
-    keys, _, _ = benchmark_windows(load_benchmarks(rules), rules.n, rules.word_n)
+    keys = benchmark_windows(load_benchmarks(rules), rules.n, rules.word_n).keys
     files = corpus(True)
     texts = (p.read_text(encoding="utf-8", errors="replace") for p in files)
     found, counts, total = count_document_frequency(keys, texts, rules.n, rules.word_n)
@@ -215,25 +216,38 @@ def near_misses(problems, rng: random.Random) -> list[tuple[str, str]]:
 # --- the previous implementation -------------------------------------------------------
 
 def previous_decontaminator(rules):
-    """A Decontaminator of the implementation at git HEAD (stackpipe/decontam/index.py and
-    tokens.py as last committed), built for the same rules, or None."""
+    """A Decontaminator of the implementation at git HEAD (stackpipe/decontam/tokens.py,
+    windows.py where it exists, and index.py as last committed, with the document
+    frequencies committed beside them: a change of the hashing changes the keys of
+    ngram_df.npz), built for the same rules, or None."""
+    show = lambda path: subprocess.run(["git", "-C", str(ROOT), "show", f"HEAD:{path}"], check=True,
+                                       capture_output=True).stdout
+    sources = {}
     try:
-        show = lambda path: subprocess.run(["git", "-C", str(ROOT), "show", f"HEAD:{path}"], check=True,
-                                           capture_output=True, text=True).stdout
-        index_source, tokens_source = show("stackpipe/decontam/index.py"), show("stackpipe/decontam/tokens.py")
+        for name in ("tokens", "windows", "index"):
+            try:
+                sources[name] = show(f"stackpipe/decontam/{name}.py").decode()
+            except subprocess.CalledProcessError:
+                if name != "windows":  # (windows.py split from index.py later)
+                    raise
+        df = show(f"stackpipe/decontam/{DF_FILE}")
     except (subprocess.CalledProcessError, FileNotFoundError):
         return None
-    if "class Decontaminator" not in index_source:
+    if "class Decontaminator" not in sources["index"]:
         return None
     modules = {}
-    for name, source in (("previous_tokens", tokens_source),
-                         ("previous_index", index_source.replace("from stackpipe.decontam.tokens import",
-                                                                 "from previous_tokens import"))):
-        module = types.ModuleType(name)
-        sys.modules[name] = module  # (dataclasses look their module up)
+    for name, source in sources.items():
+        for loaded in modules:
+            source = source.replace(f"from stackpipe.decontam.{loaded} import", f"from previous_{loaded} import")
+        module = types.ModuleType(f"previous_{name}")
+        sys.modules[module.__name__] = module  # (dataclasses look their module up)
         exec(compile(source, f"HEAD:{name}.py", "exec"), module.__dict__)
         modules[name] = module
-    decontaminator = modules["previous_index"].Decontaminator(rules)
+    if rules.df_file is None:
+        df_file = Path(tempfile.mkdtemp()) / DF_FILE
+        df_file.write_bytes(df)
+        rules = replace(rules, df_file=str(df_file))
+    decontaminator = modules["index"].Decontaminator(rules)
     decontaminator.setup()
     return decontaminator
 
@@ -258,11 +272,12 @@ def clean_files(args) -> tuple[list[FileRecord], int]:
 
 
 def throughput(decontaminator, records: list[FileRecord], total: int, label: str) -> float:
-    """MB/s per core of `apply` on `records` (one process)."""
-    start = time.perf_counter()
+    """MB/s per core of `apply` on `records` (process CPU time: other processes on the
+    machine do not count)."""
+    start = time.process_time()
     for record in records:
         decontaminator.apply(record)
-    speed = total / 1e6 / (time.perf_counter() - start)
+    speed = total / 1e6 / (time.process_time() - start)
     print(f"[{label}] throughput: {speed:.2f} MB/s per core (apply on {len(records)} real files, "
           f"{total / 1e6:.1f} MB, one process)")
     return speed

@@ -242,10 +242,10 @@ def test_a_function_name_with_another_body_is_no_hit():
 
 def test_common_windows_weigh_nothing():
     """Windows the calibration corpus holds in `common_df` files or more never count."""
-    from stackpipe.decontam.index import DocumentFrequency, benchmark_windows
+    from stackpipe.decontam.windows import DocumentFrequency, benchmark_windows
 
     generic = "def maximum(a, b):\n    if a >= b:\n        return a\n    else:\n        return b\n"
-    keys, _, _ = benchmark_windows([problem("309", solution=generic)], 8, 6)
+    keys = benchmark_windows([problem("309", solution=generic)], 8, 6).keys
     keys = np.unique(keys)
     df = DocumentFrequency(keys=keys, counts=np.full(len(keys), 100, dtype=np.uint32), files=1000, n=8, word_n=6)
     assert small([problem("309", solution=generic)]).find(generic)
@@ -334,7 +334,7 @@ def test_pickling_leaves_the_index_behind(real):
 
 
 def test_packaged_document_frequencies_match_the_rules():
-    from stackpipe.decontam.index import DocumentFrequency, packaged_df_path
+    from stackpipe.decontam.windows import DocumentFrequency, packaged_df_path
 
     df = DocumentFrequency.load(packaged_df_path())
     assert (df.n, df.word_n) == (rules().n, rules().word_n) and df.files > 1000
@@ -485,7 +485,7 @@ def _planted_texts():
 def test_window_lookup_by_sums_equals_the_plain_lookup_of_window_hashes(real):
     """`coverage` looks the windows up by their sums before salt and mixing (a bijection);
     the entries are those of the plain lookup of every window hash."""
-    from stackpipe.decontam.index import text_windows
+    from stackpipe.decontam.windows import text_windows
 
     index = real.index
     for text in _planted_texts():

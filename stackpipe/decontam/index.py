@@ -22,21 +22,28 @@ problem when it covers enough of that problem, measured per field (REFERENCE.md 
   common windows is not enough). A short field whose whole weight is below
   `min_weight` (a two-line MBPP solution) needs `short_min_coverage` of it, and at
   least `short_min_weight`: a field made only of common code can never be told from
-  code written independently and is never a hit.
+  code written independently and is never a hit;
+- a code field with rare windows across two of its lines (two tokens or more on each
+  side of a line break) is found only with one of those: one line of a solution, however
+  rare, sits in other code in the file, and a copy holds its neighbours too.
 
 The code stream is normalised (docstrings left out, `self.` dropped, `def`-defined names
 one placeholder: stackpipe.decontam.tokens), a Python HumanEval solution carries its
-signature, and every text of a field is an owner of its own (`field_texts`,
-`benchmark_windows`). A field lighter than `min_weight` also needs another field of its
-problem covered `support_min_coverage` (Euclid's loop is HumanEval/13's whole solution).
+prompt's code (signature, imports, helpers), its docstring is a prompt text of its own,
+and every text of a field is an owner of its own (stackpipe.decontam.windows). A field
+lighter than `min_weight` is a hit alone when found whole if it is a task in natural
+language (an MBPP prompt) or code whose benchmark function name is in the file; other
+light code also needs another field of its problem covered `support_min_coverage`
+(Euclid's loop is HumanEval/13's whole solution).
 
 Windows hash to 64 bits (a polynomial over the token hashes, vectorised over all windows
 of a text). The index keeps the benchmark windows of positive weight as one sorted uint64
 array with per-window weights and owners (problem, field); a file's windows are looked up
 by their sums before salting and mixing (`tokens.window_sums`; the mixing is a bijection,
-so the keys are inverted once instead), through a table of top bits that answers almost
-every window of real code before any binary search. Built once per worker
-(`Decontaminator.setup`).
+so the keys are inverted once instead), each stream among its own fields' keys, through a
+table of top bits that answers almost every window of real code before any binary search;
+a file where no field has the least weight any hit needs stops there. Built once per
+worker (`Decontaminator.setup`).
 """
 
 from __future__ import annotations
@@ -45,20 +52,21 @@ import json
 import math
 import re
 from dataclasses import dataclass, replace
-from importlib import resources
 from typing import Iterable
 
 import numpy as np
 
 from stackpipe.decontam.benchmarks import REGISTRY, Problem, load_benchmarks
 from stackpipe.decontam.tokens import salt_bits, streams, unmix64, window_hashes, window_sums
+from stackpipe.decontam.windows import (DocumentFrequency, benchmark_windows, field_stream, packaged_df_path,
+                                        text_windows, window_salt)
 from stackpipe.records import FileRecord, Rejected
 from stackpipe.rules import DecontamRules
 
 STAGE = "decontam"
-DF_FILE = "ngram_df.npz"
 _TABLE_BITS = 23  # per stream: 2^23 booleans = 8 MiB
 _TOP = np.uint64(64 - _TABLE_BITS)
+_NONE = np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -73,120 +81,6 @@ class Hit:
     count: int
     match: str
     coverage: float = 1.0
-
-
-def _salt(stream: str, k: int) -> int:
-    return (1 if stream == "code" else 2) * 1000 + k
-
-
-def field_stream(benchmark: str, field_name: str) -> str:
-    """`word` for natural-language fields (prompts, GSM8K's answers), else `code`."""
-    return "word" if field_name == "prompt" or benchmark == "gsm8k" else "code"
-
-
-@dataclass(frozen=True)
-class DocumentFrequency:
-    """Number of calibration files holding each benchmark window (absent: none)."""
-
-    keys: np.ndarray  # sorted uint64
-    counts: np.ndarray  # uint32, parallel
-    files: int
-    n: int
-    word_n: int
-
-    def lookup(self, keys: np.ndarray) -> np.ndarray:
-        if not len(self.keys):
-            return np.zeros(len(keys), dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-        return np.where(self.keys[at] == keys, self.counts[at], 0).astype(np.int64)
-
-    def save(self, path) -> None:
-        np.savez_compressed(path, keys=self.keys, counts=self.counts,
-                            meta=np.array([self.files, self.n, self.word_n], dtype=np.int64))
-
-    @classmethod
-    def load(cls, path) -> "DocumentFrequency":
-        with np.load(path) as data:
-            files, n, word_n = (int(v) for v in data["meta"])
-            return cls(keys=data["keys"], counts=data["counts"], files=files, n=n, word_n=word_n)
-
-    @classmethod
-    def empty(cls, n: int, word_n: int) -> "DocumentFrequency":
-        return cls(keys=np.zeros(0, np.uint64), counts=np.zeros(0, np.uint32), files=0, n=n, word_n=word_n)
-
-
-def packaged_df_path():
-    return resources.files("stackpipe.decontam").joinpath(DF_FILE)
-
-
-def text_windows(text: str, n: int, word_n: int) -> np.ndarray:
-    """Every window hash of `text`: code windows of n tokens, word windows of word_n words."""
-    code, words = streams(text)
-    return np.concatenate((window_hashes(code, n, _salt("code", n)), window_hashes(words, word_n, _salt("word", word_n))))
-
-
-def field_windows(benchmark: str, field_name: str, text: str, n: int, word_n: int) -> np.ndarray:
-    code, words = streams(text)
-    if field_stream(benchmark, field_name) == "word":
-        return window_hashes(words, word_n, _salt("word", word_n))
-    return window_hashes(code, n, _salt("code", n))
-
-
-_DEF_LINE = re.compile(r"^[ \t]*def [^\n]*:[ \t]*$", re.M)
-
-
-def field_texts(problem: Problem) -> dict[str, tuple[str, ...]]:
-    """The texts looked for, by field: the problem's own, except that a Python HumanEval
-    solution (a function body) is prefixed with its signature, the prompt's last `def`
-    line, so a copy of the function without its docstring (renamed or not) is found by
-    its code alone and a body's lone line is a smaller share of it."""
-    fields = dict(problem.fields)
-    python = problem.benchmark == "humaneval" or problem.problem_id.startswith("Python/")
-    if python and "solution" in fields and fields.get("prompt"):
-        signatures = _DEF_LINE.findall(fields["prompt"][0])
-        if signatures:
-            fields["solution"] = tuple(signatures[-1].strip() + "\n" + text for text in fields["solution"])
-    return fields
-
-
-def benchmark_windows(problems: Iterable[Problem], n: int, word_n: int):
-    """(keys, owner per key, owners): the windows of every text of every field of every
-    problem. Each text is an owner of its own (MBPP's two prompts, the full and the
-    sanitized one, are two owners of the field `prompt`): its coverage is not diluted by
-    the other's; identical window sequences (a CRLF copy) are one owner."""
-    owners: list[tuple[str, str, str]] = []
-    keys, owner_of = [], []
-    for problem in problems:
-        for field_name, texts in field_texts(problem).items():
-            seen = set()
-            for text in texts:
-                h = field_windows(problem.benchmark, field_name, text, n, word_n)
-                if not len(h) or h.tobytes() in seen:
-                    continue
-                seen.add(h.tobytes())
-                owner = len(owners)
-                owners.append((problem.benchmark, problem.problem_id, field_name))
-                keys.append(h)
-                owner_of.append(np.full(len(h), owner, dtype=np.int32))
-    if not keys:
-        return np.zeros(0, np.uint64), np.zeros(0, np.int32), owners
-    return np.concatenate(keys), np.concatenate(owner_of), owners
-
-
-def count_document_frequency(wanted: np.ndarray, texts: Iterable[str], n: int, word_n: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """(keys, counts, files): how many of `texts` hold each of the `wanted` window hashes
-    (only those held by at least one text are returned)."""
-    wanted = np.unique(wanted)
-    counts = np.zeros(len(wanted), dtype=np.int64)
-    files = 0
-    for text in texts:
-        files += 1
-        h = np.unique(text_windows(text, n, word_n))
-        at = np.minimum(np.searchsorted(wanted, h), max(len(wanted) - 1, 0))
-        found = at[wanted[at] == h] if len(wanted) else at[:0]
-        counts[found] += 1
-    keep = counts > 0
-    return wanted[keep], counts[keep].astype(np.uint32), files
 
 
 class NgramIndex:
@@ -206,12 +100,14 @@ class NgramIndex:
         self.short_min_coverage, self.short_min_weight = short_min_coverage, short_min_weight
         self.large_weight, self.support_min_coverage = large_weight, support_min_coverage
         problems = list(problems)
-        keys, owner_of, self.owners = benchmark_windows(problems, n, word_n)
-        # one entry per distinct (key, owner)
+        keys, owner_of, self.owners, crossing, self._prose, self._names = benchmark_windows(problems, n, word_n)
+        # one entry per distinct (key, owner), crossing lines if any of its windows does
         order = np.lexsort((owner_of, keys))
-        keys, owner_of = keys[order], owner_of[order]
+        keys, owner_of, crossing = keys[order], owner_of[order], crossing[order]
         first = np.ones(len(keys), dtype=bool)
         first[1:] = (keys[1:] != keys[:-1]) | (owner_of[1:] != owner_of[:-1])
+        if len(keys):
+            crossing = np.logical_or.reduceat(crossing, first.nonzero()[0])
         keys, owner_of = keys[first], owner_of[first]
 
         if df is None or (df.files and (df.n, df.word_n) != (n, word_n)):
@@ -233,23 +129,34 @@ class NgramIndex:
             weight[np.isin(keys, np.concatenate(allowed))] = 0
         self.total = np.bincount(owner_of, weights=weight, minlength=len(self.owners))
         keep = weight > 0
-        keys, owner_of, weight = keys[keep], owner_of[keep], weight[keep]
+        keys, owner_of, weight, crossing = keys[keep], owner_of[keep], weight[keep], crossing[keep]
+        # A field with rare windows across two of its lines is not found by one line: a
+        # line of a solution is a common piece of a program, its neighbours are what copies it.
+        self._crossing = crossing  # per (key, owner) entry
+        self._multiline = np.bincount(owner_of, weights=crossing, minlength=len(self.owners)) > 0
         # the table: distinct keys, each with its weight and a run of owners
         self.keys, self._first = np.unique(keys, return_index=True)
         self._stop = np.append(self._first[1:], len(keys))
         self._owners = owner_of
         self._weight = weight  # per (key, owner) entry
-        # Per stream, the keys as window sums (tokens.window_sums: the window hashes before
+        # Per stream, its keys as window sums (tokens.window_sums: the window hashes before
         # their salt and mixing, a bijection), sorted, with a table of their top bits that
         # answers almost every window of real code before any binary search: a file's
-        # windows are looked up without being salted and mixed.
+        # windows are looked up without being salted and mixed, each stream only among the
+        # keys of its own fields.
+        code_owner = np.array([field_stream(b, f) == "code" for b, _, f in self.owners], dtype=bool)
+        entry_code = code_owner[self._owners] if len(self._owners) else np.zeros(0, dtype=bool)
         self._streams = []
-        for salt in (_salt("code", n), _salt("word", word_n)):
-            sums = unmix64(self.keys) ^ salt_bits(salt)
-            order = np.argsort(sums).astype(np.int32)
+        for salt, wanted in ((window_salt("code", n), entry_code), (window_salt("word", word_n), ~entry_code)):
+            mine = np.zeros(len(self.keys), dtype=bool)
+            if len(self.keys):
+                mine[np.repeat(np.arange(len(self.keys)), self._stop - self._first)[wanted]] = True
+            index = mine.nonzero()[0]
+            sums = unmix64(self.keys[index]) ^ salt_bits(salt)
+            order = np.argsort(sums)
             table = np.zeros(1 << _TABLE_BITS, dtype=bool)
             table[(sums >> _TOP).astype(np.intp)] = True
-            self._streams.append((sums[order], order, table))
+            self._streams.append((sums[order], index[order], table))
 
     @property
     def nbytes(self) -> int:
@@ -260,10 +167,11 @@ class NgramIndex:
     def _found_keys(self, sums: np.ndarray, stream: int) -> np.ndarray:
         """Indices of the keys among the window sums `sums` of stream 0 (code) or 1 (word)."""
         keys, order, table = self._streams[stream]
-        candidates = sums[table[(sums >> _TOP).view(np.int64)]]
-        if not len(candidates) or not len(keys):
-            return np.zeros(0, dtype=np.int64)
-        at = np.minimum(np.searchsorted(keys, candidates), len(keys) - 1)
+        candidates = sums.compress(table.take((sums >> _TOP).view(np.int64)))
+        if not len(candidates):
+            return _NONE
+        at = keys.searchsorted(candidates)
+        at[at == len(keys)] = 0
         return order[at[keys[at] == candidates]]
 
     def _entries(self, found: np.ndarray) -> np.ndarray:
@@ -286,54 +194,88 @@ class NgramIndex:
     def matched_entries(self, text: str) -> np.ndarray:
         """Indices of the (key, owner) entries whose key is a window of `text`, by key."""
         code, words = streams(text)
-        found = (self._found_keys(window_sums(code, self.n), 0), self._found_keys(window_sums(words, self.word_n), 1))
-        return self._entries(np.unique(np.concatenate(found)))
+        in_code = self._found_keys(window_sums(code, self.n), 0)
+        in_words = self._found_keys(window_sums(words, self.word_n), 1)
+        if not len(in_code) and not len(in_words):
+            return _NONE
+        return self._entries(np.unique(np.concatenate((in_code, in_words))))
 
-    def coverage(self, text: str) -> dict[int, tuple[float, float, int]]:
-        """owner -> (found weight, coverage, distinct windows found), for every owner with a match."""
-        entries = self.matched_entries(text)
+    def coverage(self, text: str) -> dict[int, tuple[float, float, int, bool]]:
+        """owner -> (found weight, coverage, distinct windows found, whether one across two
+        of its lines is among them), for every owner with a match."""
+        return self._covered(self.matched_entries(text), 0.0)
+
+    def _covered(self, entries: np.ndarray, least: float) -> dict[int, tuple[float, float, int, bool]]:
+        """`coverage` of the matched `entries`; empty when no owner has `least` weight found."""
         if not len(entries):
             return {}
         owners = self._owners[entries]
         found = np.bincount(owners, weights=self._weight[entries])
+        if found.max() < least:
+            return {}
         windows = np.bincount(owners)
+        crossed = np.bincount(owners, weights=self._crossing[entries])
         out = {}
-        for owner in np.flatnonzero(windows).tolist():
-            out[owner] = (float(found[owner]), float(found[owner] / self.total[owner]), int(windows[owner]))
+        for owner in windows.nonzero()[0].tolist():
+            out[owner] = (float(found[owner]), float(found[owner] / self.total[owner]), int(windows[owner]),
+                          bool(crossed[owner]))
         return out
 
+    def least_hit_weight(self) -> float:
+        """A lower bound of the weight found in a field that `is_hit` (the least of its
+        cases): a text where no owner has that much is no hit, whatever its fields."""
+        return max(0.0, min(self.min_weight, self.short_min_coverage * self.min_weight,
+                            self.short_min_coverage * self.short_min_weight) - 1e-6)
+
     def is_hit(self, found: float, coverage: float, total: float, problem_found: float,
-               support: float = 1.0) -> bool:
+               support: float = 1.0, lines: bool = True, prose: bool = False, named: bool = False) -> bool:
         """The coverage rule for one field: `found` of its `total` weight (`coverage`),
         `problem_found` the weight found over all the problem's fields (each field's best
-        text), `support` the best coverage of another field of the problem."""
+        text), `support` the best coverage of another field of the problem; `lines`: a
+        window across two of the field's lines was found, or it has none of weight (one
+        line of a solution, however rare, is no copy of it); `prose`: a field of natural
+        language; `named`: a name the field's text defines is a word of the file."""
+        if not lines:
+            return False
         if total >= self.large_weight:
             return found >= self.min_weight - 1e-9 and coverage >= self.min_coverage
         if total >= self.min_weight:
             return coverage >= self.short_min_coverage
-        # lighter than min_weight: only with another field of the problem (its prompt)
-        # largely there too; alone it cannot be told from textbook code
-        return (total >= self.short_min_weight and coverage >= self.short_min_coverage
-                and problem_found >= self.min_weight - 1e-9 and support >= self.support_min_coverage)
+        if total < self.short_min_weight or coverage < self.short_min_coverage:
+            return False
+        # Lighter than min_weight: found whole, a problem statement (a few rare phrases of
+        # it) or code under its benchmark's own function name is a copy; other code only
+        # with another field of the problem (its prompt) largely there too: alone it
+        # cannot be told from textbook code.
+        if (prose or named) and coverage >= 1.0 - 1e-9:
+            return True
+        return problem_found >= self.min_weight - 1e-9 and support >= self.support_min_coverage
 
     def find(self, text: str) -> list[Hit]:
         """Every benchmark problem `text` covers enough of, by benchmark (registry order)
         and problem id."""
-        covered = self.coverage(text)
+        covered = self._covered(self.matched_entries(text), self.least_hit_weight())
+        words = None  # the file's word hashes, needed only for a light field found whole
         # per problem and field: the best found weight and coverage among the field's texts
         best: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
-        for owner, (found, coverage, _) in covered.items():
+        for owner, (found, coverage, _, _) in covered.items():
             benchmark, problem_id, field_name = self.owners[owner]
             fields = best.setdefault((benchmark, problem_id), {})
             old = fields.get(field_name, (0.0, 0.0))
             fields[field_name] = (max(old[0], found), max(old[1], coverage))
         problems: dict[tuple[str, str], list] = {}
-        for owner, (found, coverage, windows) in covered.items():
+        for owner, (found, coverage, windows, crossed) in covered.items():
             benchmark, problem_id, field_name = self.owners[owner]
             fields = best[(benchmark, problem_id)]
             problem_found = sum(f for f, _ in fields.values())
             support = max((c for name, (_, c) in fields.items() if name != field_name), default=0.0)
-            if not self.is_hit(found, coverage, float(self.total[owner]), problem_found, support):
+            total = float(self.total[owner])
+            named = False
+            if total < self.min_weight and coverage >= 1.0 - 1e-9 and self._names[owner]:
+                words = frozenset(streams(text)[1].tolist()) if words is None else words
+                named = not self._names[owner].isdisjoint(words)
+            if not self.is_hit(found, coverage, total, problem_found, support,
+                               lines=crossed or not self._multiline[owner], prose=self._prose[owner], named=named):
                 continue
             entry = problems.setdefault((benchmark, problem_id), [[], 0, 0.0, owner])
             if field_name not in entry[0]:
@@ -355,9 +297,11 @@ class NgramIndex:
         code, words, (code_start, code_end, word_start, word_end), raw = streams(text, positions=True)
         benchmark, _, field_name = self.owners[owner]
         if field_stream(benchmark, field_name) == "word":
-            k, h, start, end = self.word_n, window_hashes(words, self.word_n, _salt("word", self.word_n)), word_start, word_end
+            k, start, end = self.word_n, word_start, word_end
+            h = window_hashes(words, k, window_salt("word", k))
         else:
-            k, h, start, end = self.n, window_hashes(code, self.n, _salt("code", self.n)), code_start, code_end
+            k, start, end = self.n, code_start, code_end
+            h = window_hashes(code, k, window_salt("code", k))
         at = np.minimum(np.searchsorted(self.keys, h), max(len(self.keys) - 1, 0))
         hit = np.flatnonzero(self.keys[at] == h) if len(self.keys) else at[:0]
         hit = [i for i in hit.tolist() if owner in self._owners[self._first[at[i]]:self._stop[at[i]]]]

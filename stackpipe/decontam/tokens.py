@@ -61,28 +61,6 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(normalize(text))
 
 
-def is_word(token: str) -> bool:
-    """An identifier or word (not a number, not punctuation): the only kind of token that
-    can make an n-gram distinctive."""
-    return (token[0].isalpha() or token[0] == "_") if token else False
-
-
-def common_tokens(texts, min_fraction: float) -> list[str]:
-    """Words found in at least `min_fraction` of `texts` (document frequency), sorted.
-
-    Run over ordinary code (benchmarks/decontam.py uses half of the standard library) it
-    gives the vocabulary every codebase shares (`self`, `range`, `append`, `data`); an
-    n-gram made only of such words and punctuation names no benchmark problem.
-    """
-    counts: dict[str, int] = {}
-    total = 0
-    for text in texts:
-        total += 1
-        for token in {t for t in tokenize(text) if is_word(t)}:
-            counts[token] = counts.get(token, 0) + 1
-    return sorted(t for t, c in counts.items() if c >= min_fraction * total)
-
-
 # --- the fast path: token hashes straight from the UTF-8 bytes (numpy, no per-token Python) ---
 #
 # `streams(text)` gives the two token streams decontamination matches, as 64-bit token
@@ -97,6 +75,10 @@ def common_tokens(texts, min_fraction: float) -> list[str]:
 #   one-character tokens (`==` is `=`, `=`), on both sides alike.
 # - the word stream: the words alone, case-folded, comments included: a problem's
 #   natural-language text is found whether it is pasted as a docstring, a comment or prose.
+#
+# Per file, the cost is a few dozen array operations over its bytes and tokens; each
+# one also costs a fixed overhead, so the common paths avoid calls that a small file
+# would pay for (in-place operations, no `np.add.at`, no branch for what is rare).
 
 import numpy as np  # noqa: E402
 
@@ -125,19 +107,39 @@ def mix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _S29)
 
 
+def _mix64_in_place(x: np.ndarray) -> np.ndarray:
+    """mix64, overwriting `x` (fewer temporary arrays)."""
+    x ^= x >> _S31
+    x *= _MIX
+    x ^= x >> _S29
+    return x
+
+
 def _word_hashes(low, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each word low[start:end]: its first 16 bytes, its last 8, its length.
-    `low`: the lower-cased bytes followed by at least 24 zero bytes (bytes or a uint8 array)."""
+    `low`: the lower-cased bytes followed by at least 24 zero bytes (bytes or a uint8 array).
+    A word of at most 8 bytes is mixed once (most words: one pass fewer over all of them),
+    a longer one once more with its other bytes."""
     lengths = ends - starts
     # every byte offset read as a little-endian uint64 (an overlapping, unaligned view)
     view = np.ndarray(shape=(len(low) - 8,), dtype="<u8", buffer=low, strides=(1,))
-    first = view[starts] & _HEAD_MASK[np.minimum(lengths, 8)]
-    second = view[starts + 8] & _HEAD_MASK[np.clip(lengths - 8, 0, 8)]
-    h = mix64(first * _K1 + lengths.astype(np.uint64)) ^ (second * _K2)
-    long = np.flatnonzero(lengths > 16)
-    if len(long):
-        h[long] ^= mix64(view[ends[long] - 8] + _K2)
-    return mix64(h)
+    h = view[starts]
+    h &= _HEAD_MASK.take(lengths, mode="clip")  # (the index clipped to 8: all 8 bytes)
+    h *= _K1
+    h += lengths.view(np.uint64)
+    _mix64_in_place(h)
+    longer = (lengths > 8).nonzero()[0]
+    if len(longer):
+        rest = lengths[longer] - 8
+        second = view[starts[longer] + 8]
+        second &= _HEAD_MASK.take(rest, mode="clip")
+        second *= _K2
+        second ^= h[longer]
+        long = (rest > 8).nonzero()[0]
+        if len(long):
+            second[long] ^= mix64(view[ends[longer[long]] - 8] + _K2)
+        h[longer] = _mix64_in_place(second)
+    return h
 
 
 _HEAD_MASK = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
@@ -153,36 +155,42 @@ _LOWER_TABLE = _LOWER.tobytes()
 _NO_SPANS = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
+_QUOTE_BIT = np.zeros(6, dtype=np.uint8)
+_QUOTE_BIT[3], _QUOTE_BIT[4] = 1, 2  # `"` flips bit 0 of the quote parity, `'` bit 1
+
+
 def _comment_spans(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
     """(starts, ends), byte offsets: the `#` and `//` comments of `raw` (see above), each up
     to its line's newline. Works on the few special bytes (`#`, `/`, quotes, newlines) only."""
-    if b"#" not in raw and b"//" not in raw:
+    hashes, slashes = b"#" in raw, b"//" in raw
+    if not hashes and not slashes:
         return _NO_SPANS
     special = np.frombuffer(raw.translate(_SPECIAL), dtype=np.uint8)
-    at = np.flatnonzero(special != 0)
+    at = (special != 0).nonzero()[0]
     what = special[at]
-    slashes = at[what == 2]
-    double = slashes[:-1][np.diff(slashes) == 1] if len(slashes) > 1 else slashes[:0]
-    starts = at[what == 1]
-    if len(double):
-        starts = np.union1d(starts, double)
-    if not len(starts):
+    candidate = what == 1  # a `#`, or the first `/` of two adjacent ones
+    if slashes:
+        slash = what == 2
+        candidate[:-1] |= slash[:-1] & slash[1:] & (at[1:] - at[:-1] == 1)
+    candidates = candidate.nonzero()[0]  # (indices into `at`)
+    if not len(candidates):
         return _NO_SPANS
-    newlines = at[what == 5]
-    line = np.searchsorted(newlines, starts)  # the line holding each candidate
-    line_start = np.where(line > 0, newlines[np.maximum(line - 1, 0)] + 1, 0) if len(newlines) else 0 * starts
-    even = np.ones(len(starts), dtype=bool)
-    for quote in (3, 4):
-        quotes = at[what == quote]
-        if len(quotes):
-            even &= (np.searchsorted(quotes, starts) - np.searchsorted(quotes, line_start)) % 2 == 0
-    starts, line = starts[even], line[even]
-    if not len(starts):
+    newlines = (what == 5).nonzero()[0]
+    line = newlines.searchsorted(candidates)  # the line holding each candidate
+    # the parities of `"` and `'` from the start of the text, then from each line's start
+    parity = np.bitwise_xor.accumulate(_QUOTE_BIT[what])
+    line_parity = np.zeros(len(newlines) + 1, dtype=np.uint8)
+    line_parity[1:] = parity[newlines]
+    even = parity[candidates] == line_parity[line]
+    candidates, line = candidates[even], line[even]
+    if not len(candidates):
         return _NO_SPANS
     first = np.ones(len(line), dtype=bool)  # the first comment start of each line
     first[1:] = line[1:] != line[:-1]
-    starts, line = starts[first], line[first]
-    return starts, np.append(newlines, len(raw))[line]
+    line_end = np.empty(len(newlines) + 1, dtype=np.int64)
+    line_end[:-1] = at[newlines]
+    line_end[-1] = len(raw)
+    return at[candidates[first]], line_end[line[first]]
 
 
 def _triple(raw: bytes, quote: bytes, pos: int):
@@ -216,21 +224,32 @@ def _docstring_spans(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
     return spans[:, 0], spans[:, 1]
 
 
-def _outside(positions: np.ndarray, *spans: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
-    """Mask of the `positions` (sorted byte offsets) in none of the [start, end) `spans`;
-    None when every position is."""
-    lo = [np.searchsorted(positions, s) for s, _ in spans if len(s)]
-    if not lo:
+def _outside(positions: np.ndarray, comments: tuple[np.ndarray, np.ndarray],
+             docstrings: tuple[np.ndarray, np.ndarray]) -> np.ndarray | None:
+    """Mask of the `positions` (sorted byte offsets) in none of the [start, end) spans of
+    `comments` and `docstrings`; None when every position is. The spans of each kind are
+    sorted and disjoint (those of the two kinds may overlap)."""
+    depth = None
+    for starts, ends in (comments, docstrings):
+        if not len(starts):
+            continue
+        lo, hi = positions.searchsorted(starts), positions.searchsorted(ends)
+        some = lo < hi
+        if not some.all():
+            lo, hi = lo[some], hi[some]
+        if not len(lo):
+            continue
+        if depth is None:
+            depth = np.zeros(len(positions) + 1, dtype=np.int32)
+        # (each kind's spans are disjoint, so neither `lo` nor `hi` repeats an index)
+        depth[lo] += 1
+        depth[hi] -= 1
+    if depth is None:
         return None
-    lo = np.concatenate(lo)
-    hi = np.concatenate([np.searchsorted(positions, e) for s, e in spans if len(s)])
-    some = lo < hi
-    if not some.any():
-        return None
-    depth = np.zeros(len(positions) + 1, dtype=np.int32)
-    np.add.at(depth, lo[some], 1)
-    np.add.at(depth, hi[some], -1)
-    return np.cumsum(depth[:-1]) == 0
+    return depth[:-1].cumsum(dtype=np.int32) == 0
+
+
+_IS_WORD_BYTE = _CLASS == _WORD
 
 
 def streams(text: str, positions: bool = False):
@@ -243,15 +262,15 @@ def streams(text: str, positions: bool = False):
         return (empty, empty, (np.zeros(0, np.int64),) * 4, b"") if positions else (empty, empty)
     # (numpy finds the nonzero entries of a boolean array several times faster than of bytes)
     padded = np.frombuffer((b" " + raw + b" ").translate(_CLASS_TABLE), dtype=np.uint8)
-    kind = padded[1:-1]
     is_word = padded == _WORD
-    changes = np.flatnonzero(is_word[1:] != is_word[:-1])  # alternately a word's start and its end
+    changes = (is_word[1:] != is_word[:-1]).nonzero()[0]  # alternately a word's start and its end
     word_starts, word_ends = changes[0::2], changes[1::2]
     word_hashes = _word_hashes((raw + _PAD).translate(_LOWER_TABLE), word_starts, word_ends)
     # a token starts at each punctuation byte and at each word byte after a non-word byte
-    starts = np.flatnonzero(kind > (padded[:-2] & _WORD))
-    codes = _PUNCT_CODES[np.frombuffer(raw, dtype=np.uint8)[starts]]
-    word_token = kind[starts] == _WORD
+    starts = (padded[1:-1] > (padded[:-2] & _WORD)).nonzero()[0]
+    first_bytes = np.frombuffer(raw, dtype=np.uint8)[starts]
+    codes = _PUNCT_CODES[first_bytes]
+    word_token = _IS_WORD_BYTE[first_bytes]
     codes[word_token] = word_hashes
     comments = _comment_spans(raw)
     docstrings = _docstring_spans(raw) if b'"""' in raw or b"'''" in raw else _NO_SPANS
@@ -263,7 +282,9 @@ def streams(text: str, positions: bool = False):
     ends[word_token] = word_ends
     if code is not None:
         starts, ends = starts[code], ends[code]
-    return codes, word_hashes, (starts[keep], ends[keep], word_starts, word_ends), raw
+    if keep is not None:
+        starts, ends = starts[keep], ends[keep]
+    return codes, word_hashes, (starts, ends, word_starts, word_ends), raw
 
 
 def _constant_hash(word: bytes) -> np.uint64:
@@ -274,31 +295,37 @@ _SELF, _DEF = _constant_hash(b"self"), _constant_hash(b"def")
 _DOT_COMMA = _PUNCT_CODES[[ord("."), ord(",")]]
 _NAME = np.uint64(0x5DEECE66D2B7E151)  # the placeholder of a defined function's name
 _NAME_TABLE_BITS = 16
+_PUNCT_INVERSE = np.uint64(pow(int(_K2), -1, 1 << 64))  # _PUNCT_CODES[b] * _PUNCT_INVERSE == b + 1
 
 
-def _normalize_code(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(normalized code stream, mask of the tokens kept; `codes` may be overwritten): `self` and the `.` or `,` after
-    it are left out (a function copied into a class as a method matches), and every name
-    a `def` in the text defines is one placeholder token wherever it occurs (a copy with
-    its functions renamed matches; the document frequencies are measured the same way)."""
-    selves = np.flatnonzero(codes == _SELF)
-    keep = np.ones(len(codes), dtype=bool)
+def _normalize_code(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(normalized code stream, mask of the tokens kept or None for all; `codes` may be
+    overwritten): `self` and the `.` or `,` after it are left out (a function copied into
+    a class as a method matches), and every name a `def` in the text defines is one
+    placeholder token wherever it occurs (a copy with its functions renamed matches; the
+    document frequencies are measured the same way)."""
+    selves = (codes == _SELF).nonzero()[0]
+    keep = None
     if len(selves):
+        keep = np.ones(len(codes), dtype=bool)
         keep[selves] = False
         after = selves[selves + 1 < len(codes)] + 1
         after = after[(codes[after] == _DOT_COMMA[0]) | (codes[after] == _DOT_COMMA[1])]
         keep[after] = False
         codes = codes[keep]
-    defs = np.flatnonzero(codes[:-1] == _DEF)
+    defs = (codes[:-1] == _DEF).nonzero()[0]
     if len(defs):
-        names = np.unique(codes[defs + 1])
+        names = codes[defs + 1]
+        # a name is a word: `def` followed by punctuation (`'def',` in a keyword list, the
+        # quotes being no tokens) defines nothing
+        names = np.unique(names[names * _PUNCT_INVERSE > 256])
         # the tokens whose low 16 bits are some name's, then the exact test on those few
         table = np.zeros(1 << _NAME_TABLE_BITS, dtype=bool)
         table[names.view(np.uint16)[::4]] = True
-        candidates = np.flatnonzero(table[codes.view(np.uint16)[::4]])
+        candidates = table[codes.view(np.uint16)[::4]].nonzero()[0]
         if len(candidates):
             found = codes[candidates]
-            at = np.minimum(np.searchsorted(names, found), len(names) - 1)
+            at = np.minimum(names.searchsorted(found), len(names) - 1)
             codes[candidates[names[at] == found]] = _NAME
     return codes, keep
 
@@ -323,19 +350,25 @@ def window_sums(codes: np.ndarray, k: int) -> np.ndarray:
     count = len(codes) - k + 1
     if count <= 0:
         return np.zeros(0, dtype=np.uint64)
-    levels = {1: codes}
+    levels = [codes]  # runs of 1, 2, 4, ... tokens
     size = 1
     while size * 2 <= k:
-        run = levels[size]
-        levels[size * 2] = run[:len(run) - size] * _power(size) + run[size:]
+        run = levels[-1]
+        longer = run[:len(run) - size] * _POWERS[size]
+        longer += run[size:]
+        levels.append(longer)
         size *= 2
     h, offset = None, 0
-    while size:
+    for level in range(len(levels) - 1, -1, -1):
+        size = 1 << level
         if k & size:
-            piece = levels[size][offset:offset + count]
-            h = piece if h is None else h * _power(size) + piece
+            piece = levels[level][offset:offset + count]
+            if h is None:
+                h = piece
+            else:
+                h = h * _POWERS[size]
+                h += piece
             offset += size
-        size //= 2
     return h
 
 
@@ -350,8 +383,5 @@ def unmix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _S31) ^ (x >> _S62)
 
 
-def _power(size: int) -> np.uint64:
-    return np.uint64(pow(int(_P), size, 1 << 64))
-
-
 _P = np.uint64(0x20000000367)
+_POWERS = {size: np.uint64(pow(int(_P), size, 1 << 64)) for size in (1 << b for b in range(7))}  # P^1 .. P^64
