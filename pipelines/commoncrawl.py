@@ -24,7 +24,6 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines.curate import execute
 from stackpipe.beam.dedup import DropExactDuplicates
-from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
 from stackpipe.beam.web import DropDuplicateUrls
 from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteRejected, WriteStats
@@ -60,7 +59,7 @@ def stage_order(model_path: str | None) -> list[str]:
 
 
 def build(pipeline: beam.Pipeline, uris: list[str], rules: Rules, output: str, *, shard_bytes: int,
-          model_path: str | None, progress: bool = False, materialize: bool = True) -> dict:
+          model_path: str | None, materialize: bool = True) -> dict:
     """Add the CommonCrawl flow to `pipeline`. `model_path` None: no classify stage. With
     `materialize` off, documents/ is not written (rejected/ and stats.json always are).
 
@@ -71,8 +70,7 @@ def build(pipeline: beam.Pipeline, uris: list[str], rules: Rules, output: str, *
         load_model(model_path, rules.web.classifier)  # a wrong path or label fails here, not on a worker
     files = pipeline | "ListWarcs" >> beam.Create(uris) | "Spread" >> beam.Reshuffle()
     read = files | ApplyStage("read", ReadWarcs(rules), flat=True)
-    pages = (read["kept"] | "Progress" >> beam.ParDo(ReportProgress())) if progress else read["kept"]
-    allowed = pages | ApplyStage("domain", CheckDomains(rules))
+    allowed = read["kept"] | ApplyStage("domain", CheckDomains(rules))
     extracted = allowed["kept"] | ApplyStage("extract", ExtractPages(rules))
     unique_urls = extracted["kept"] | DropDuplicateUrls()
     steps = [read, allowed, extracted, unique_urls]
@@ -108,9 +106,8 @@ def run(argv: list[str] | None = None) -> dict:
     rules = load_rules(args.rules)
     uris = plan_warcs(args.input)
     model_path = None if args.no_classifier else args.model
-    stats, elapsed = execute("curate --source commoncrawl", args, beam_args, lambda pipeline, progress: build(
-        pipeline, uris, rules, args.output, shard_bytes=int(args.shard_mb * 1e6), model_path=model_path,
-        progress=progress))
+    stats, elapsed = execute("curate --source commoncrawl", args, beam_args, lambda pipeline: build(
+        pipeline, uris, rules, args.output, shard_bytes=int(args.shard_mb * 1e6), model_path=model_path))
     if stats.get("translated_only"):
         return stats
     read = stats["stages"]["read"]

@@ -16,7 +16,6 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from stackpipe.beam.dedup import DropExactDuplicates
-from stackpipe.beam.progress import ReportProgress
 from stackpipe.beam.stages import ApplyStage
 from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteRejected, WriteStats, run_job
 from stackpipe.curation import (
@@ -52,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output: str, *,
-          shard_bytes: int, progress: bool = False, materialize: bool = True) -> dict:
+          shard_bytes: int, materialize: bool = True) -> dict:
     """Add the curate flow to `pipeline` (or a PBegin inside a composite).
 
     Returns {"documents": kept FileRecords, "stats": the stats.json document}. With
@@ -60,8 +59,7 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
     """
     units_pc = pipeline | "ListInputs" >> beam.Create(units) | "Spread" >> beam.Reshuffle()
     read = units_pc | ApplyStage("read", ReadInputs(rules), flat=True)
-    raw = (read["kept"] | "Progress" >> beam.ParDo(ReportProgress())) if progress else read["kept"]
-    decoded = raw | ApplyStage("decode", DecodeFiles(rules))
+    decoded = read["kept"] | ApplyStage("decode", DecodeFiles(rules))
     checked = decoded["kept"] | ApplyStage("quality", CheckQuality(rules))
     license_files = read["kept"] | "LicenseFiles" >> beam.FlatMap(license_file_text)
     licensed = (
@@ -109,8 +107,8 @@ def run(argv: list[str] | None = None) -> dict:
     args, beam_args = build_parser().parse_known_args(argv)
     rules = load_rules(args.rules)
     units = plan_inputs(args.input, rules.sources)
-    stats, elapsed = execute("curate", args, beam_args, lambda pipeline, progress: build(
-        pipeline, units, rules, args.output, shard_bytes=int(args.shard_mb * 1e6), progress=progress))
+    stats, elapsed = execute("curate", args, beam_args, lambda pipeline: build(
+        pipeline, units, rules, args.output, shard_bytes=int(args.shard_mb * 1e6)))
     if stats.get("translated_only"):
         return stats
     read = stats["stages"]["read"]

@@ -119,7 +119,7 @@ def run(argv: list[str] | None = None) -> dict:
     packed = input_is_packed(pattern)
     verify = args.verify if args.verify is not None else (args.level == "file" and rules.dedup.verify_file_level)
     stats, elapsed = run_job("dedup", args.output, [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json"], beam_args,
-                             args.workers, lambda pipeline, _: build(
+                             args.workers, lambda pipeline: build(
                                  pipeline, pattern, rules, args.output, level=args.level, verify=verify,
                                  packed=packed, shard_bytes=int(args.shard_mb * 1e6)))
     if stats.get("translated_only"):

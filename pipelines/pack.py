@@ -111,7 +111,7 @@ def run(argv: list[str] | None = None) -> dict:
     pattern = input_pattern(args.input)
     stats, elapsed = run_job("pack", args.output, [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json",
                                                                                          "decontam_report.json"],
-                             beam_args, args.workers, lambda pipeline, _: build(
+                             beam_args, args.workers, lambda pipeline: build(
                                  pipeline, pattern, rules, args.output, shard_bytes=int(args.shard_mb * 1e6)))
     if stats.get("translated_only"):
         return stats

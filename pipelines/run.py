@@ -25,6 +25,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import curate, dedup, pack, shards, tokenizer
+from stackpipe.beam.progress import reporting
 from stackpipe.beam.options import is_local, make_pipeline, run_to_completion, translated_only
 from stackpipe.beam.shards import RecordsToTables
 from stackpipe.beam.write import clear_outputs, refuse_foreign_manifest, write_bytes_atomically
@@ -147,7 +148,7 @@ def _documents_pattern(stage: Stage) -> str:
 
 
 def add_source(pipeline: beam.Pipeline, config: RunConfig, source: SourceConfig, units: list,
-               stages: list[Stage], rules, bound, settings: SampleSettings | None, *, progress: bool) -> list[str]:
+               stages: list[Stage], rules, bound, settings: SampleSettings | None) -> list[str]:
     """Add the source's stages that still need running; returns their names. Stages before
     the first incomplete one are read back from their materialized documents."""
     todo = [s for s in stages if not is_complete(s) and (s.name != "shards" or bound is not None)]
@@ -167,8 +168,7 @@ def add_source(pipeline: beam.Pipeline, config: RunConfig, source: SourceConfig,
         clear_outputs(stage.directory, SHARD_OUTPUTS if stage.name == "shards" else DOCUMENT_OUTPUTS)
         label = f"{source.name}/{stage.name}"
         if stage.name == "curated":
-            result = pipeline | label >> _Scoped(lambda p: _curate(p, source, units, rules, stage, shard_bytes,
-                                                                   progress))
+            result = pipeline | label >> _Scoped(lambda p: _curate(p, source, units, rules, stage, shard_bytes))
         elif stage.name == "dedup":
             verify = config.verify if config.verify is not None else (
                 config.level == "file" and rules.dedup.verify_file_level)
@@ -191,14 +191,13 @@ def add_source(pipeline: beam.Pipeline, config: RunConfig, source: SourceConfig,
     return [s.name for s in stages[first:] if s.name != "shards" or bound is not None]
 
 
-def _curate(pbegin, source: SourceConfig, units, rules, stage: Stage, shard_bytes: int, progress: bool) -> dict:
+def _curate(pbegin, source: SourceConfig, units, rules, stage: Stage, shard_bytes: int) -> dict:
     if source.kind == "commoncrawl":
         from pipelines import commoncrawl
 
         return commoncrawl.build(pbegin, units, rules, stage.directory, shard_bytes=shard_bytes,
-                                 model_path=source.model or None, progress=progress, materialize=stage.materialize)
-    return curate.build(pbegin, units, rules, stage.directory, shard_bytes=shard_bytes, progress=progress,
-                        materialize=stage.materialize)
+                                 model_path=source.model or None, materialize=stage.materialize)
+    return curate.build(pbegin, units, rules, stage.directory, shard_bytes=shard_bytes, materialize=stage.materialize)
 
 
 def train_run_tokenizer(config: RunConfig, plans: dict[str, list[Stage]], rules, path: str) -> str:
@@ -300,12 +299,12 @@ def _run_job(config: RunConfig, plans, units, rules, bound, settings, beam_args,
     progress = not no_progress and is_local(pipeline.options)
     ran = {}
     for source in config.sources:
-        names = add_source(pipeline, config, source, units[source.name], plans[source.name], rules, bound, settings,
-                           progress=progress)
+        names = add_source(pipeline, config, source, units[source.name], plans[source.name], rules, bound, settings)
         if names:
             ran[source.name] = names
-    if ran and not run_to_completion(pipeline):
-        raise _TranslatedOnly()
+    with reporting(progress):
+        if ran and not run_to_completion(pipeline):
+            raise _TranslatedOnly()
     return ran
 
 

@@ -110,7 +110,7 @@ def run(argv: list[str] | None = None) -> dict:
     columns = input_columns(pattern)
     refuse_foreign_manifest(FileSystems.join(args.output, MANIFEST_NAME), SHARD_MANIFEST_PREFIX)
     manifest, elapsed = run_job("shards", args.output, ("part-*", MANIFEST_NAME, "tokenizer.json"), beam_args,
-                                args.workers, lambda pipeline, _: build(
+                                args.workers, lambda pipeline: build(
                                     pipeline, pattern, columns, bound, settings, args.output,
                                     family_name=args.family, input_uri=args.input,
                                     shard_bytes=int(args.shard_mb * 1e6)), document=MANIFEST_NAME)

@@ -16,6 +16,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.timestamp import MIN_TIMESTAMP
 
+from stackpipe.beam import progress
 from stackpipe.records import FileRecord, RawFile, Rejected
 
 REJECTED = "rejected"
@@ -45,11 +46,14 @@ class _StageDoFn(beam.DoFn):
         # Editors (e.g. PII redaction) may say what they changed in a kept record:
         # `edits(record) -> [(name, count)]`, summed into stats.json's `edited`.
         self._edits = getattr(self._fn, "edits", None) or (lambda result: ())
+        self._progress = progress.is_reporting()
 
     def start_bundle(self):
         self._counts: dict[tuple[str, str, str], list[int]] = {}
 
     def _count(self, kind: str, reason: str, size: int) -> None:
+        if kind == "input" and self._progress:
+            progress.count(self._stage, size)
         slot = self._counts.get((self._stage, kind, reason))
         if slot is None:
             slot = self._counts[(self._stage, kind, reason)] = [0, 0]

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from stackpipe.beam.progress import reporting
 from stackpipe.beam.options import is_local, make_pipeline, run_to_completion, translated_only
 from stackpipe.beam.stages import element_bytes
 from stackpipe.outputs import check_owned_manifest, exclusive_output
@@ -284,15 +285,16 @@ def refuse_foreign_manifest(path: str, format_prefix: str) -> None:
 def run_job(command: str, output: str, outputs, beam_args: list[str], workers: int, add_flow, *,
             progress: bool = True, document: str = "stats.json") -> tuple[dict, float]:
     """Run one job into `output` as its only writer: take the output's lock, clear an
-    earlier run's `outputs` (patterns), build a pipeline, let `add_flow(pipeline,
-    progress)` add the flow, run it. Returns (the completion document it wrote last, or
-    the translated-only marker; seconds)."""
+    earlier run's `outputs` (patterns), build a pipeline, let `add_flow(pipeline)` add the
+    flow, run it, with progress lines when it runs here. Returns (the completion document
+    it wrote last, or the translated-only marker; seconds)."""
     with exclusive_output(output, command):
         clear_outputs(output, outputs)
         started = time.monotonic()
         pipeline = make_pipeline(beam_args, workers)
-        add_flow(pipeline, progress and is_local(pipeline.options))
-        return run_and_read(pipeline, command, output, document), time.monotonic() - started
+        add_flow(pipeline)
+        with reporting(progress and is_local(pipeline.options)):
+            return run_and_read(pipeline, command, output, document), time.monotonic() - started
 
 
 def run_and_read(pipeline, command: str, output: str, document: str = "stats.json") -> dict:
