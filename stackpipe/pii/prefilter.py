@@ -3,36 +3,52 @@
 Each recognizer group has a prefilter that is a relaxation of its patterns: every match
 of a group's recognizers lies on a line this module marks for that group (literal
 prefixes, `in` tests and regexes that start with a literal, which CPython's `re` scans
-at hundreds of MB/s). The marked lines, each run with the line before it (where context
-words live), are joined into one text per group, separated by a blank line so no
-window sees another's context, and analyzed in one presidio call.
+at hundreds of MB/s). The marked lines (each run with the line before it, where context
+words live, for the groups that read context) are joined into one text per group,
+separated by a blank line so no window sees another's context, and analyzed in one
+presidio call.
 """
 
 from __future__ import annotations
 
 import bisect
+import ipaddress
 import re
 from dataclasses import dataclass
 
+from stackpipe.pii.assignments import NameClassifier
 from stackpipe.pii.recognizers import (
-    AWS_SECRET,
     EMAIL_LOCAL_CHARS,
     OBFUSCATED_EMAIL_PREFILTERS,
     PEM_BEGIN,
     PEM_END,
     TOKEN_PATTERNS,
 )
-from stackpipe.rules import SecretRules
+from stackpipe.rules import IpRules, SecretRules
 
 _EMAIL_AT = re.compile(r"@(?=[\w\-]+\.\w)")
 _IPV4 = re.compile(r"\.\d{1,3}\.\d{1,3}\.\d")
 _IPV6 = re.compile(r":[0-9A-Fa-f]{0,4}:")
+# the colons after the first group of an address in 2000::/3 (`2a00:1450:`, `3ffe::`) that
+# starts after a character that is not a word character, ':' or '.'
+_IPV6_2000 = re.compile(r":(?<=[23][0-9A-Fa-f]{3}:)(?<![\w:.][0-9A-Fa-f]{4}:)[0-9A-Fa-f]{0,4}:")
 _URL_USERINFO = re.compile(r"://[^\s/@:]*:[^\s/@]+@")
-_AWS_SECRET = re.compile(AWS_SECRET)
+# bytes -> `a` for the 64 characters of base64 (an AWS secret's alphabet), space otherwise:
+# a run of exactly 40 `a`s is where an AWS secret may be (bytes.translate and bytes.find
+# run at GB/s; a regex over every character at tens of MB/s)
+_BASE64_BYTES = bytes(ord("a") if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "+/") else ord(" ")
+                      for i in range(256))
+_AWS_SECRET_RUN = b"a" * 40
 _HEX_COLON = frozenset("0123456789abcdefABCDEF:")
-# rest of a name, then an operator (or a lookup's default: `, "..."`, `) or "..."`, `|| "..."`)
-_ASSIGNMENT_AFTER = (r"[\w.\-$]{0,64}(?:[\"'`]?\]?\s*[:=]|[\"'`][ \t)\]]*(?:,|or\b|\|\||\?\?)"
-                     r"|[)\]]{0,2}[ \t]*(?:or\b|\|\||\?[?:]))")
+_NAME_CHARS = re.compile(r"[\w.$\-@:]*")  # of a name, its prefixes and attribute path (`self.db_password:`)
+_NAME_PUNCTUATION = frozenset("_.$-@:")
+# rest of a name, then an operator (or a lookup's default: `, "..."`, `) or "..."`, `|| "..."`),
+# a quoted value after white space (`#define PASSWORD "..."`), Go's `password string =`, a
+# bare one after white space (kept for command-line options: `--password Tr0ub4dor&3x`), an
+# XML element's end (`<password>`), or a `value` field after the name's (`name: DB_PASSWORD`)
+_ASSIGNMENT_AFTER = (r"[\w.\-$]{0,64}+(?:(?:\[\w{0,8}\])?[\"'`]?\]?\s*[:=]|[\"'`][ \t)\]]*(?:,|or\b|\|\||\?\?)"
+                     r"|[)\]]{0,2}[ \t]*(?:or\b|\|\||\?[?:])|[ \t]+(?:[\"'`]|str(?:ing)?\b|(?P<bare>\S))|>"
+                     r"|[\"'`]?[ \t]*(?:,[ \t]*|[ \t]+|\r?\n[ \t]*(?:-[ \t]+)?)[\"'`]?value)")
 
 
 def _merged_by_first_character(prefilters) -> tuple[re.Pattern, ...]:
@@ -48,6 +64,15 @@ def _merged_by_first_character(prefilters) -> tuple[re.Pattern, ...]:
 
 
 _TOKEN_PREFILTERS = _merged_by_first_character(prefilter for _, _, prefilter in TOKEN_PATTERNS)
+# a prefilter that is a plain string is looked for with `in` (skips ahead, faster than a
+# regex pass when it is absent, as it nearly always is) and str.find
+_TOKEN_LITERALS = tuple(re.sub(r"\\(.)", r"\1", p.pattern) for p in _TOKEN_PREFILTERS
+                        if re.fullmatch(r"(?:[\w:\-]|\\\.)+", p.pattern))
+# a literal's character that many files lack (`J` of `eyJ`): `in` finds a single character
+# with memchr, far faster than a longer string, and its absence rules the literal out
+_RARE_CHARACTERS = "JQZXK9"
+_TOKEN_GATES = tuple(next((c for c in _RARE_CHARACTERS if c in literal), "") for literal in _TOKEN_LITERALS)
+_TOKEN_REGEXES = tuple(p for p in _TOKEN_PREFILTERS if not re.fullmatch(r"(?:[\w:\-]|\\\.)+", p.pattern))
 _PEM_BEGIN = re.compile(re.escape(PEM_BEGIN))
 _OBFUSCATED_LOWER = tuple(re.compile(p[1:] if p.startswith(" ") else p) for p in OBFUSCATED_EMAIL_PREFILTERS)
 _SPACE_FIRST = {pattern: p.startswith(" ") for pattern, p in zip(_OBFUSCATED_LOWER, OBFUSCATED_EMAIL_PREFILTERS)}
@@ -63,21 +88,23 @@ def _minimal(words: set[str]) -> list[str]:
 class Prefilter:
     """Candidate character ranges of a text, one method per recognizer group."""
 
-    def __init__(self, rules: SecretRules):
+    def __init__(self, rules: SecretRules, ip_rules: IpRules | None = None):
         singles = {w.lower() for w in (*rules.password_words, *rules.key_words)}
         pairs = [p.lower().split() for p in rules.key_word_pairs]
         keywords = _minimal(singles | {second for _, second in pairs})
-        self._assignments = [re.compile(re.escape(k) + _ASSIGNMENT_AFTER) for k in keywords]
-        self._assignments_any_case = [re.compile(re.escape(k) + _ASSIGNMENT_AFTER, re.IGNORECASE) for k in keywords]
-        # A word that counts only after another (`key` of `api key`, `apikey`) needs one of
-        # those just before it: `key = ...` alone is on too many lines of code.
-        self._guards: list[re.Pattern | None] = []
-        for k in keywords:
-            firsts = {first for first, second in pairs if second == k} | {
-                w[:-len(k)] for w in singles if w.endswith(k) and w != k}
-            self._guards.append(None if k in singles or not firsts else re.compile(
-                "(?:" + "|".join(sorted(map(re.escape, firsts))) + r")[_.\- ]*$", re.IGNORECASE))
-        self._aws_context = _minimal({w.lower() for w in rules.aws_secret_context})
+        # one regex per first letter (`p(?:ass|wd)`): a pass costs what its first letter costs
+        starts = [p.pattern for p in _merged_by_first_character(map(re.escape, keywords))]
+        self._assignments = [re.compile(start + _ASSIGNMENT_AFTER) for start in starts]
+        self._assignments_any_case = [re.compile(start + _ASSIGNMENT_AFTER, re.IGNORECASE) for start in starts]
+        # The name around a keyword must hold a password or key word (or pair): `key = ...`,
+        # `tokens = ...`, `passed = ...` are on too many lines of code.
+        self._names = NameClassifier(rules)
+        # every public IPv6 address is in 2000::/3 (written `2xxx:` or `3xxx:`) when the
+        # allow-list holds the rest of the address space, as the default one does
+        self._ipv6_in_2000 = ip_rules is not None and all(
+            any(outside.subnet_of(net) for net in map(ipaddress.ip_network, ip_rules.allow_ranges) if net.version == 6)
+            for outside in map(ipaddress.ip_network, ("::/3", "4000::/2", "8000::/1")))
+        self._identified_by = re.compile(r"identified[ \t]+by[ \t]+[\"'`]", re.IGNORECASE)  # SQL's password clause
 
     def __call__(self, text: str, groups) -> dict[str, list[tuple[int, int]]]:
         """Candidate ranges of each of `groups` (names of the methods below)."""
@@ -94,7 +121,9 @@ class Prefilter:
 
     def ip(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
         found = [m.span() for m in _IPV4.finditer(text)]
-        if ":" in text:
+        if ":" in text and self._ipv6_in_2000:
+            found += [m.span() for m in _IPV6_2000.finditer(text)]
+        elif ":" in text:
             for m in _IPV6.finditer(text):
                 # an address starts after a character that is not a word character, ':' or '.'
                 # (`AWS::Region`, `std::vector` never do): walk back over hex digits and colons
@@ -106,14 +135,17 @@ class Prefilter:
         return found
 
     def tokens(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
-        found = [m.span() for pattern in _TOKEN_PREFILTERS for m in pattern.finditer(text)]
-        for m in _PEM_BEGIN.finditer(text):
+        found = [m.span() for pattern in _TOKEN_REGEXES for m in pattern.finditer(text)]
+        for literal, gate in zip(_TOKEN_LITERALS, _TOKEN_GATES):
+            if gate in text and literal in text:
+                found += _find_all(text, literal)
+        for m in _PEM_BEGIN.finditer(text) if PEM_BEGIN in text else ():
             end = PEM_END.search(text, m.start())
             found.append((m.start(), end.end() if end else m.end()))
         return found
 
     def urls(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
-        found = [m.span() for m in _URL_USERINFO.finditer(text)] if "://" in text else []
+        found = [m.span() for m in _URL_USERINFO.finditer(text)]
         source = lowered if lowered is not None else text
         if _ORACLE_THIN in source:
             found += _find_all(source, _ORACLE_THIN)
@@ -134,28 +166,40 @@ class Prefilter:
 
     def assignments(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
         source, patterns = (lowered, self._assignments) if lowered is not None else (text, self._assignments_any_case)
-        return [m.span() for pattern, guard in zip(patterns, self._guards) for m in pattern.finditer(source)
-                if guard is None or guard.search(source, max(0, m.start() - 16), m.start())]
+        found = []
+        for pattern in patterns:
+            for m in pattern.finditer(source):
+                # the whole name around the keyword, with any prefix or attribute path: the
+                # recognizers' names lie inside it, between separators
+                at = m.start()
+                if at and (text[at - 1] in _NAME_PUNCTUATION or text[at - 1].isalnum()):  # a name goes on before
+                    start = at - _NAME_CHARS.match(text[max(0, at - 80):at][::-1]).end()
+                else:
+                    start = at
+                end = _NAME_CHARS.match(text, at).end()
+                if m.group("bare") and not text.startswith("--", start):
+                    continue  # a bare value after white space is an option's only (`--password PW`)
+                if self._names.mentions_secret(text[start:end]):
+                    found.append(m.span())
+        if "identified" in source if lowered is not None else "identified" in text.lower():
+            found += [m.span() for m in self._identified_by.finditer(text)]
+        return found
 
     def aws_secret(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
-        found, searched_to = [], 0
-        # every context word's occurrences in text order, whichever word (each line is
-        # searched once, however many words are on it or on the line before)
-        matches = sorted(m.start() for word in self._aws_context
-                         for m in (re.finditer(re.escape(word), lowered) if lowered is not None
-                                   else re.finditer(re.escape(word), text, re.IGNORECASE)))
-        for at in matches:
-            # 40-character keys on the word's line or the next one
-            line_end = text.find("\n", at)
-            next_end = text.find("\n", line_end + 1) if line_end != -1 else -1
-            next_end = len(text) if next_end == -1 else next_end
-            if next_end <= searched_to:
-                continue
-            start = max(text.rfind("\n", 0, at) + 1, searched_to)
-            searched_to = next_end
-            keys = list(_AWS_SECRET.finditer(text, start, next_end))
-            if keys:
-                found.append((at, keys[-1].end()))
+        """Runs of exactly 40 base64 characters (the recognizer looks for its context words
+        on the run's line and the line before, which `windows` adds)."""
+        data = text.encode("utf-8", "surrogatepass").translate(_BASE64_BYTES)
+        found, at = [], data.find(_AWS_SECRET_RUN)
+        while at != -1:
+            end = data.find(b" ", at + 40)
+            end = len(data) if end == -1 else end
+            if end - at == 40:
+                found.append((at, end))
+            at = data.find(_AWS_SECRET_RUN, end)
+        if found and not text.isascii():  # byte offsets -> character offsets
+            raw = text.encode("utf-8", "surrogatepass")
+            found = [(len(raw[:start].decode("utf-8", "surrogatepass")),
+                      len(raw[:end].decode("utf-8", "surrogatepass"))) for start, end in found]
         return found
 
 
@@ -165,6 +209,11 @@ def _find_all(text: str, literal: str) -> list[tuple[int, int]]:
         found.append((at, at + len(literal)))
         at = text.find(literal, at + 1)
     return found
+
+
+# Groups whose recognizers look at the line before a match (context words, the end of a
+# base64 block); the others read only the lines their prefilter marks.
+CONTEXT_GROUPS = frozenset({"aws_secret"})
 
 
 @dataclass(frozen=True)
@@ -188,14 +237,15 @@ class Windows:
         return start + shift, end + shift
 
 
-def windows(text: str, ranges: list[tuple[int, int]]) -> Windows | None:
-    """Whole lines around `ranges`, each run of lines with the line before it, merged."""
+def windows(text: str, ranges: list[tuple[int, int]], *, line_before: bool = True) -> Windows | None:
+    """Whole lines around `ranges` (with `line_before`, each run of lines with the line
+    before it), merged."""
     if not ranges:
         return None
     spans = []
     for start, end in sorted(ranges):
         line_start = text.rfind("\n", 0, start) + 1
-        if line_start:  # the line before, for context words
+        if line_start and line_before:  # the line before, for context words
             line_start = text.rfind("\n", 0, line_start - 1) + 1
         line_end = text.find("\n", max(end - 1, start))
         line_end = len(text) if line_end == -1 else line_end

@@ -16,18 +16,17 @@ from dataclasses import dataclass
 
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
-from stackpipe.pii.prefilter import Prefilter, windows
+from stackpipe.pii.assignments import AssignedSecretRecognizer, NameClassifier, UrlPasswordRecognizer
+from stackpipe.pii.prefilter import CONTEXT_GROUPS, Prefilter, windows
 from stackpipe.pii.recognizers import (
     ENTITY_NAMES,
     PATTERN_KEY,
-    AssignedSecretRecognizer,
     AwsSecretRecognizer,
     CodeEmailRecognizer,
     CodeIpRecognizer,
     KeyRecognizer,
-    NameClassifier,
     ObfuscatedEmailRecognizer,
-    UrlPasswordRecognizer,
+    analyze,
     build_analyzer,
 )
 from stackpipe.records import FileRecord, Rejected, content_hash
@@ -66,36 +65,36 @@ class PiiRedactor:
         # prefilter group -> its recognizers: each group's prefilter marks every line its
         # recognizers can match, and one presidio analyzer per group reads only those lines
         email = CodeEmailRecognizer(rules.email) if "email" in enabled else None
+        assigned = tuple(entity for entity, name in (("KEY", "key"), ("PASSWORD", "password")) if name in enabled)
         groups = {
             "email": [email] if email else [],
             "obfuscated_email": [ObfuscatedEmailRecognizer(rules.email, email.suffixes)] if email else [],
             "ip": [CodeIpRecognizer(rules.ip_address)] if "ip_address" in enabled else [],
             "tokens": [KeyRecognizer(secrets)] if "key" in enabled else [],
             "aws_secret": [AwsSecretRecognizer(secrets)] if "key" in enabled else [],
-            "assignments": ([AssignedSecretRecognizer("KEY", secrets, names)] if "key" in enabled else []) + (
-                [AssignedSecretRecognizer("PASSWORD", secrets, names),
-                 UrlPasswordRecognizer(secrets, connection_strings=True)] if "password" in enabled else []),
+            "assignments": ([AssignedSecretRecognizer(assigned, secrets, names)] if assigned else []) + (
+                [UrlPasswordRecognizer(secrets, connection_strings=True)] if "password" in enabled else []),
             "urls": [UrlPasswordRecognizer(secrets)] if "password" in enabled else [],
         }
         self._groups = {group: build_analyzer(recognizers) for group, recognizers in groups.items() if recognizers}
         every = [r for recognizers in groups.values() for r in recognizers]
         self._whole = build_analyzer(every) if every else None
-        self._prefilter = Prefilter(secrets)
+        self._prefilter = Prefilter(secrets, rules.ip_address)
         self._ner = _ner_analyzer(rules) if "name" in enabled else None
         self._ip_key = rules.ip_address.replacement_key.encode()
 
     def find(self, text: str, *, prefilter: bool = True) -> list[Finding]:
         """Non-overlapping findings in `text`, by start. `prefilter=False` runs presidio
-        over the whole text instead of the candidate lines (same findings, ~30x slower;
-        for benchmarks)."""
+        over the whole text instead of the candidate lines, through presidio's own
+        `AnalyzerEngine.analyze` (same findings, ~30x slower; for tests and benchmarks)."""
         results: list[tuple[RecognizerResult, int, int]] = []
         if prefilter:
             candidates = self._prefilter(text, self._groups)
             for group, analyzer in self._groups.items():
-                window = windows(text, candidates[group])
+                window = windows(text, candidates[group], line_before=group in CONTEXT_GROUPS)
                 if window is None:
                     continue
-                for result in analyzer.analyze(window.joined, language="en"):
+                for result in analyze(analyzer, window.joined):
                     span = window.to_text(result.start, result.end)
                     if span is not None:
                         results.append((result, *span))

@@ -26,9 +26,12 @@ _LETTER_RUN = re.compile(r"[a-z]{2,}")
 # templates and references to a variable: ${VAR}, $(cmd), $VAR/$var, %VAR% (cmd.exe), $env:VAR
 # (PowerShell), #{...} (Ruby), <%= %> (ERB), %(var)s, {{ var }}, {var}, <var>, @@VAR@@,
 # __VAR__, [VAR], ENV['VAR'] / process.env.VAR / getenv(...); masks: ***, ..., xxxx
-_TEMPLATE = re.compile(r"\$\{|\$\(|^\$[A-Za-z_]\w*$|^%[A-Za-z_]\w*%$|\$env:|#\{|<%|%\(|%[sdr]|\{\{|\{\w*\}|<[^<>]+>"
+_TEMPLATE = re.compile(r"\$\{|\$\(|^\$[A-Za-z_]\w*$|^%[A-Za-z_]\w*%$|\$env:|#\{|<%|%\(|\{\{|\{\w*\}|<[^<>]+>"
                        r"|^@@\w+@@$|^__\w+__$|^\[\[?[A-Za-z_][\w -]*\]\]?$|(?i:\benv\[|environ\[|process\.env\.|getenv\()"
                        r"|\*{3}|\.\.\.|^[xX.#_*-]+$")
+# printf's %s %d %r: a template when what is left is no random string (`%s`, `secret_%s`,
+# `user%d`), not when a random password holds a percent sign (`MiPmHG4hNe%s`, `u+%d528KI`)
+_PRINTF = re.compile(r"%[sdr]")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z_.\-]*[0-9]{0,2}$")
 # code, not a secret: `x25519.X25519PrivateKey`, `ck::tensor_operation::PassThrough`
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z_]\w*(?:(?:\.|::)[A-Za-z_]\w*)+$|::")
@@ -68,8 +71,28 @@ def char_classes(value: str) -> int:
 def is_placeholder(value: str, placeholders: tuple[str, ...]) -> bool:
     """A template, a masked value or a documentation stand-in (`<your key>`, `${TOKEN}`,
     `****`, `AKIAIOSFODNN7EXAMPLE`, `changeme`), not a credential."""
+    if _TEMPLATE.search(value) or _holds_placeholder_word(value, placeholders):
+        return True
+    if "%" in value and _PRINTF.search(value):
+        rest = _PRINTF.sub("", value)
+        core = rest.replace("_", "").replace("-", "").replace(".", "")
+        return len(rest) < 8 or not (char_classes(core) >= 3 or random_letters(rest))
+    return False
+
+
+def _holds_placeholder_word(value: str, placeholders: tuple[str, ...]) -> bool:
+    """Whether one of `placeholders` is in `value`, written in one case or capitalized
+    (`YOUR_KEY`, `your-token`, `MyFakeSecret`): a random password holding the letters
+    in mixed case (`yoUrsxls7Z8xG_`) does not count."""
     lowered = value.lower()
-    return bool(_TEMPLATE.search(value)) or any(word in lowered for word in placeholders)
+    for word in placeholders:
+        at = lowered.find(word)
+        while at != -1:
+            written = value[at:at + len(word)]
+            if written in (word, word.upper(), word.capitalize()):
+                return True
+            at = lowered.find(word, at + 1)
+    return False
 
 
 def is_filler(value: str, *, min_entropy: float) -> bool:
@@ -109,24 +132,42 @@ def plausible_password(value: str, *, min_length: int, placeholders: tuple[str, 
         return False
     if "::" in value:  # a C++/Rust path
         return False
-    if _IDENTIFIER.match(value) and not any(c.isdigit() for c in value):
-        return random_letters(value)
+    if _CONSTANT.match(value):  # B2B_GEMM_PASS: a constant's name
+        return False
+    if _camel_phrase(value):
+        return False  # PassWordMustBeAtLeast6Chars.: a phrase in camelCase, not a password
     has_digit_or_symbol = any(c.isdigit() or (not c.isalnum() and c not in "_-.") for c in value)
-    if not has_digit_or_symbol:
+    if not has_digit_or_symbol:  # letters, perhaps joined by _ - .: random, or a word or identifier
         return random_letters(value)
     return char_classes(value) >= 2 and sequential_fraction(value) < 0.7
 
 
 _CAMEL_WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_CONSTANT = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+
+
+def _camel_phrase(value: str) -> bool:
+    """English words run together (`PassWordMustBeAtLeast6Chars.`): four or more camelCase
+    words of two letters or more, holding nearly all the letters, mostly common English
+    letter pairs. Random strings break into one-letter pieces (`QSi%l0OvE1-b`)."""
+    words = [w for w in _CAMEL_WORD.findall(value) if len(w) >= 2]
+    letters = sum(c.isalpha() for c in value)
+    return (len(words) >= 4 and sum(map(len, words)) >= 0.8 * letters
+            and english_bigram_fraction(value) > 0.4)
 
 
 def random_letters(value: str) -> bool:
-    """Letters only, yet random rather than words: `qXbTmRwKzPa` is a password, `MyPassword`,
-    `getPwd`, `hunter` are words or identifiers. Mixed case at least 8 long, several capitals
-    inside the string, and few common English letter pairs."""
-    if len(value) < 8 or not value.isalpha() or value.isupper() or value.islower():
+    """Letters only (perhaps joined by _ - .), yet random rather than words: `qXbTmRwKzPa` and
+    `VAyZJsb-aYMhIx` are passwords, `MyPassword`, `getPwd`, `hunter`, `Some-Random-Name` are
+    words or identifiers. Mixed case at least 8 letters long, several capitals inside the
+    string, short camelCase words, and few common English letter pairs."""
+    letters = value.replace("_", "").replace("-", "").replace(".", "")
+    if len(letters) < 8 or not letters.isalpha() or letters.isupper() or letters.islower():
         return False
-    capitals = sum(c.isupper() for c in value[1:])
+    capitals = sum(c.isupper() for c in letters[1:])
     words = _CAMEL_WORD.findall(value)
-    return capitals >= 3 and len(value) / len(words) < 3.5 and english_bigram_fraction(value) <= 0.25
+    # two separators cut a random string into short pieces already (`tj-b_TfkPh`)
+    enough_capitals = 2 if len(value) - len(letters) >= 2 else 3
+    return (capitals >= enough_capitals and len(letters) / len(words) < 3.5
+            and english_bigram_fraction(value) <= 0.25)
 
