@@ -31,3 +31,19 @@ def training_shards(tmp_path_factory):
         return built[family]
 
     return shards_for
+
+
+@pytest.fixture(scope="session")
+def pii_rules():
+    """The bundled rules/pii.yaml."""
+    from stackpipe.rules import DEFAULT_RULES_DIR, PiiRules, load_rule_file
+
+    return load_rule_file(DEFAULT_RULES_DIR / "pii.yaml", PiiRules)
+
+
+@pytest.fixture(scope="session")
+def pii_redactor(pii_rules):
+    """A redactor with the bundled rules, built once (presidio's engine takes seconds)."""
+    from stackpipe.pii import PiiRedactor
+
+    return PiiRedactor(pii_rules)

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from stackpipe.records import FileRecord, Rejected, content_hash, record_id
-from stackpipe.rules import DEFAULT_RULES_DIR, PiiRules, RulesError, load_rule_file
+from stackpipe.rules import PiiRules, RulesError, load_rule_file
 
 # Realistic values, assembled so that no secret scanner mistakes this file for a leak.
 GITHUB = "ghp_" + "R8x2LmQ9vT4kZ7nB1cW5yH3jF6dS0aPeUiOq"
@@ -45,20 +45,8 @@ AZURE_KEY = _B + _B[::-1] + _B[:18] + "=="
 AZURE_SIG = _B + "%2B" + _B[:9] + "%3D"
 
 
-@pytest.fixture(scope="module")
-def rules() -> PiiRules:
-    return load_rule_file(DEFAULT_RULES_DIR / "pii.yaml", PiiRules)
-
-
-@pytest.fixture(scope="module")
-def redactor(rules):
-    from stackpipe.pii import PiiRedactor
-
-    return PiiRedactor(rules)
-
-
-def found(redactor, text: str) -> list[tuple[str, str]]:
-    return [(f.entity, text[f.start:f.end]) for f in redactor.find(text)]
+def found(pii_redactor, text: str) -> list[tuple[str, str]]:
+    return [(f.entity, text[f.start:f.end]) for f in pii_redactor.find(text)]
 
 
 @pytest.mark.parametrize("line, entity, value", [
@@ -80,38 +68,38 @@ def found(redactor, text: str) -> list[tuple[str, str]]:
     ('DATABASE_URL = "postgresql://admin:S3cretPw!9@db.acme.io:5432/app"\n', "password", "S3cretPw!9"),
     ('CONN = "Server=tcp:sql,1433;User ID=sa;Password=Qw3rty!Zx;Encrypt=True;"\n', "password", "Qw3rty!Zx"),
 ])
-def test_each_entity_is_found_with_its_exact_span(redactor, line, entity, value):
+def test_each_entity_is_found_with_its_exact_span(pii_redactor, line, entity, value):
     """Every PII kind is found, typed, and spans exactly the value."""
-    assert found(redactor, "import os\n" + line + "x = 1\n") == [(entity, value)]
+    assert found(pii_redactor, "import os\n" + line + "x = 1\n") == [(entity, value)]
 
 
-def test_redaction_uses_the_reference_replacements(redactor):
+def test_redaction_uses_the_reference_replacements(pii_redactor):
     text = f'a = "jane@acme-corp.io"\nb = "{GITHUB}"\npassword = "Tr0ub4dor&3x"\n'
-    redacted, counts = redactor.redact(text)
+    redacted, counts = pii_redactor.redact(text)
     assert redacted == 'a = "<EMAIL>"\nb = "<KEY>"\npassword = "<PASSWORD>"\n'
     assert counts == {"email": 1, "key": 1, "password": 1}
 
 
-def test_ip_becomes_a_private_address_of_its_family_the_same_within_a_file(redactor):
+def test_ip_becomes_a_private_address_of_its_family_the_same_within_a_file(pii_redactor):
     import ipaddress
 
     text = 'a = "52.14.200.7"\nb = "52.14.200.7"\nc = "2a00:1450:4007:80f::200e"\n'
-    redacted, counts = redactor.redact(text)
+    redacted, counts = pii_redactor.redact(text)
     first, second, third = (line.split('"')[1] for line in redacted.splitlines())
     assert first == second and ipaddress.ip_address(first) in ipaddress.ip_network("10.0.0.0/8")
     assert ipaddress.ip_address(third) in ipaddress.ip_network("fd00::/8")
     assert counts == {"ip_address": 3}
-    assert redactor.redact(text) == (redacted, counts)  # deterministic
+    assert pii_redactor.redact(text) == (redacted, counts)  # deterministic
 
 
-def test_identical_files_in_two_repositories_stay_identical_after_redaction(redactor):
+def test_identical_files_in_two_repositories_stay_identical_after_redaction(pii_redactor):
     """An IP's replacement depends on the address alone, not the file, so exact dedup still
     sees two copies of one file as duplicates."""
     text = 'SERVER = "52.14.200.7"\n'
     copies = [FileRecord(id=record_id("github", repo, "cfg.py"), repo=repo, path="cfg.py", language="Python",
                          content=text, size_bytes=len(text), source="github", content_hash=content_hash(text))
               for repo in ("a/one", "b/two")]
-    first, second = (redactor.apply(copy) for copy in copies)
+    first, second = (pii_redactor.apply(copy) for copy in copies)
     assert first.content == second.content != text
     assert first.content_hash == second.content_hash
 
@@ -128,8 +116,8 @@ def test_identical_files_in_two_repositories_stay_identical_after_redaction(reda
     "std::vector<int> v; AWS::Region r; x = a[1::2]",
     "mac = '00:1a:2b:3c:4d:5e'; t = '12:30:45'",
 ])
-def test_versions_private_documentation_and_dns_addresses_are_left_alone(redactor, line):
-    assert found(redactor, line + "\n") == []
+def test_versions_private_documentation_and_dns_addresses_are_left_alone(pii_redactor, line):
+    assert found(pii_redactor, line + "\n") == []
 
 
 @pytest.mark.parametrize("line", [
@@ -152,16 +140,16 @@ def test_versions_private_documentation_and_dns_addresses_are_left_alone(redacto
     "msg_id = '<20050713212311.GC4701@mail.host.com>'",
     "c = a@b.T",
 ])
-def test_hashes_uuids_test_vectors_and_placeholders_are_not_pii(redactor, line):
-    assert found(redactor, line + "\n") == []
+def test_hashes_uuids_test_vectors_and_placeholders_are_not_pii(pii_redactor, line):
+    assert found(pii_redactor, line + "\n") == []
 
 
-def test_redaction_never_shifts_other_content(redactor):
+def test_redaction_never_shifts_other_content(pii_redactor):
     """Text between findings is byte-for-byte the original."""
     text = (f"x = 1  # é unicode ✓\nhost = '52.14.200.7'\n\n\tkey = '{GITHUB}'; y = 2\r\n"
             f"mail: jane.doe@acme-corp.io and again jane.doe@acme-corp.io\nend\n")
-    findings = redactor.find(text)
-    redacted, _ = redactor.redact(text)
+    findings = pii_redactor.find(text)
+    redacted, _ = pii_redactor.redact(text)
     pieces, at = [], 0
     for f in findings:
         pieces.append(text[at:f.start])
@@ -174,13 +162,13 @@ def test_redaction_never_shifts_other_content(redactor):
     assert redacted.startswith("x = 1  # é unicode ✓\nhost = '10.") and redacted.endswith(" and again <EMAIL>\nend\n")
 
 
-def test_prefilter_finds_what_presidio_over_the_whole_text_finds(redactor):
+def test_prefilter_finds_what_presidio_over_the_whole_text_finds(pii_redactor):
     """The candidate prefilter changes speed, not findings."""
     text = "\n".join(f"line {i} = {i}" for i in range(50)) + (
         f"\n# Maintainer: jane@acme-corp.io\nAWS_SECRET_ACCESS_KEY=\n    '{AWS_SECRET}'\nsrv = '52.14.200.7'\n"
         f"{PEM}\nurl = 'https://bob:Hunter2!x@git.acme.io/r'\n")
-    assert redactor.find(text) == redactor.find(text, prefilter=False)
-    assert {f.entity for f in redactor.find(text)} == {"email", "key", "ip_address", "password"}
+    assert pii_redactor.find(text) == pii_redactor.find(text, prefilter=False)
+    assert {f.entity for f in pii_redactor.find(text)} == {"email", "key", "ip_address", "password"}
 
 
 def record(content: str, **meta) -> FileRecord:
@@ -188,24 +176,24 @@ def record(content: str, **meta) -> FileRecord:
                       size_bytes=len(content.encode()), source="github", content_hash=content_hash(content), meta=meta)
 
 
-def test_apply_redacts_and_counts_in_meta(redactor):
+def test_apply_redacts_and_counts_in_meta(pii_redactor):
     rec = record('mail = "jane@acme-corp.io"  # ✓\nip = "52.14.200.7"\n', lang="x")
-    out = redactor.apply(rec)
+    out = pii_redactor.apply(rec)
     assert isinstance(out, FileRecord)
     assert out.content.startswith('mail = "<EMAIL>"  # ✓\nip = "10.')
     assert out.size_bytes == len(out.content.encode()) and out.content_hash == content_hash(out.content)
     assert out.meta == {"lang": "x", "pii_email": "1", "pii_ip_address": "1"}
 
 
-def test_apply_returns_a_clean_record_unchanged(redactor):
+def test_apply_returns_a_clean_record_unchanged(pii_redactor):
     rec = record("def f():\n    return 1\n")
-    assert redactor.apply(rec) is rec
+    assert pii_redactor.apply(rec) is rec
 
 
-def test_drop_mode_rejects_with_the_entity_as_reason(rules):
+def test_drop_mode_rejects_with_the_entity_as_reason(pii_rules):
     from stackpipe.pii import PiiRedactor
 
-    dropper = PiiRedactor(dataclasses.replace(rules, mode="drop"))
+    dropper = PiiRedactor(dataclasses.replace(pii_rules, mode="drop"))
     one = dropper.apply(record(f'k = "{GITHUB}"\n'))
     assert isinstance(one, Rejected) and one.stage == "pii" and one.reason == "pii_key"
     assert one.record.meta == {"pii_key": "1"} and GITHUB in one.record.content
@@ -213,30 +201,30 @@ def test_drop_mode_rejects_with_the_entity_as_reason(rules):
     assert several.reason == "pii"
 
 
-def test_counts_and_findings_never_hold_values(redactor):
+def test_counts_and_findings_never_hold_values(pii_redactor):
     text = f'k = "{GITHUB}"\nm = "jane@acme-corp.io"\n'
-    out = redactor.apply(record(text))
-    carried = repr(redactor.find(text)) + repr(dict(out.meta))
+    out = pii_redactor.apply(record(text))
+    carried = repr(pii_redactor.find(text)) + repr(dict(out.meta))
     assert GITHUB not in carried and "jane" not in carried
 
 
-def test_disabled_entities_are_not_looked_for(rules):
+def test_disabled_entities_are_not_looked_for(pii_rules):
     from stackpipe.pii import PiiRedactor
 
-    only_email = PiiRedactor(dataclasses.replace(rules, entities=("email",)))
+    only_email = PiiRedactor(dataclasses.replace(pii_rules, entities=("email",)))
     assert found(only_email, f'a = "jane@acme-corp.io"\nb = "{GITHUB}"\nc = "52.14.200.7"\n') == [
         ("email", "jane@acme-corp.io")]
 
 
-def test_names_need_an_installed_ner_model(rules):
+def test_names_need_an_installed_ner_model(pii_rules):
     from stackpipe.pii import PiiRedactor
 
-    missing = dataclasses.replace(rules, entities=("name",), ner=dataclasses.replace(rules.ner, model="no_such_model"))
+    missing = dataclasses.replace(pii_rules, entities=("name",), ner=dataclasses.replace(pii_rules.ner, model="no_such_model"))
     with pytest.raises(ValueError, match="no_such_model"):
         PiiRedactor(missing)
 
 
-def test_nothing_touches_the_network(rules, monkeypatch):
+def test_nothing_touches_the_network(pii_rules, monkeypatch):
     """Building the analyzer and finding emails (public-suffix check) stay offline."""
     from stackpipe.pii import PiiRedactor
 
@@ -246,7 +234,7 @@ def test_nothing_touches_the_network(rules, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    assert found(PiiRedactor(rules), "x = 'jane@acme-corp.co.uk'\n") == [("email", "jane@acme-corp.co.uk")]
+    assert found(PiiRedactor(pii_rules), "x = 'jane@acme-corp.co.uk'\n") == [("email", "jane@acme-corp.co.uk")]
 
 
 def test_rules_reject_unknown_entities_and_bad_ranges(tmp_path):
@@ -282,8 +270,8 @@ def test_rules_reject_unknown_entities_and_bad_ranges(tmp_path):
      AZURE_KEY),
     (f'url = "https://acme.blob.core.windows.net/c/f?sv=2021-06-08&sp=r&se=2030-01-01&sig={AZURE_SIG}"', AZURE_SIG),
 ])
-def test_provider_tokens_are_keys(redactor, line, value):
-    assert found(redactor, "import os\n" + line + "\nx = 1\n") == [("key", value)]
+def test_provider_tokens_are_keys(pii_redactor, line, value):
+    assert found(pii_redactor, "import os\n" + line + "\nx = 1\n") == [("key", value)]
 
 
 @pytest.mark.parametrize("text", [
@@ -294,8 +282,8 @@ def test_provider_tokens_are_keys(redactor, line, value):
     f"secret_key = {AWS_SECRET}\n",
     f's3 = boto3.client("s3", "{AWS_ID}", "{AWS_SECRET}")\n',
 ])
-def test_aws_secret_keys_in_code_and_config_lines(redactor, text):
-    assert ("key", AWS_SECRET) in found(redactor, text)
+def test_aws_secret_keys_in_code_and_config_lines(pii_redactor, text):
+    assert ("key", AWS_SECRET) in found(pii_redactor, text)
 
 
 _PW = "Kq7" + "!vX2" + "m9Z"
@@ -305,9 +293,9 @@ _PW = "Kq7" + "!vX2" + "m9Z"
     "postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss", "amqp", "mssql",
     "sqlserver", "oracle", "jdbc:postgresql", "jdbc:mysql", "postgresql+psycopg2",
 ])
-def test_database_url_passwords_of_every_scheme(redactor, scheme):
+def test_database_url_passwords_of_every_scheme(pii_redactor, scheme):
     line = f'DATABASE_URL = "{scheme}://app:{_PW}@db.acme-corp.io:5432/app"\n'
-    assert found(redactor, line) == [("password", _PW)]
+    assert found(pii_redactor, line) == [("password", _PW)]
 
 
 @pytest.mark.parametrize("line", [
@@ -322,8 +310,8 @@ def test_database_url_passwords_of_every_scheme(redactor, scheme):
     f'psycopg2.connect("host=db port=5432 dbname=app user=app password={_PW}")',
     f"dsn = 'dbname=app user=app password={_PW} host=db'",
 ])
-def test_connection_string_passwords_of_every_syntax(redactor, line):
-    assert ("password", _PW) in found(redactor, line + "\n")
+def test_connection_string_passwords_of_every_syntax(pii_redactor, line):
+    assert ("password", _PW) in found(pii_redactor, line + "\n")
 
 
 @pytest.mark.parametrize("address", [
@@ -336,8 +324,8 @@ def test_connection_string_passwords_of_every_syntax(redactor, line):
     "jane.doe (at) mail.acme-corp.net",
     "jane.doe [AT] acme-corp [DOT] com",
 ])
-def test_obfuscated_emails_are_found(redactor, address):
-    assert found(redactor, f"# Maintainer: {address}\n") == [("email", address)]
+def test_obfuscated_emails_are_found(pii_redactor, address):
+    assert found(pii_redactor, f"# Maintainer: {address}\n") == [("email", address)]
 
 
 @pytest.mark.parametrize("line", [
@@ -346,8 +334,8 @@ def test_obfuscated_emails_are_found(redactor, address):
     "# LOOK AT FOO.BAR",
     "y = np.dot(a, b)  # look at the dot product",
 ])
-def test_obfuscated_email_lookalikes_are_not_emails(redactor, line):
-    assert found(redactor, line + "\n") == []
+def test_obfuscated_email_lookalikes_are_not_emails(pii_redactor, line):
+    assert found(pii_redactor, line + "\n") == []
 
 
 @pytest.mark.parametrize("line", [
@@ -365,8 +353,8 @@ def test_obfuscated_email_lookalikes_are_not_emails(redactor, line):
     "id_Ed448 = univ.ObjectIdentifier('1.3.101.113')",
     "'2.5.29.14': 'key_identifier',",
 ])
-def test_four_part_versions_and_oids_are_not_addresses(redactor, line):
-    assert found(redactor, line + "\n") == []
+def test_four_part_versions_and_oids_are_not_addresses(pii_redactor, line):
+    assert found(pii_redactor, line + "\n") == []
 
 
 @pytest.mark.parametrize("line", [
@@ -389,21 +377,21 @@ def test_four_part_versions_and_oids_are_not_addresses(redactor, line):
     "using PassThrough = ck::tensor_operation::element_wise::PassThrough;",
     'sa = "my-project@appspot.gserviceaccount.com"',
 ])
-def test_new_family_decoys_and_placeholders_are_not_pii(redactor, line):
-    assert found(redactor, line + "\n") == []
+def test_new_family_decoys_and_placeholders_are_not_pii(pii_redactor, line):
+    assert found(pii_redactor, line + "\n") == []
 
 
-def test_prefilter_finds_what_presidio_finds_for_the_new_families(redactor):
+def test_prefilter_finds_what_presidio_finds_for_the_new_families(pii_redactor):
     text = "\n".join(f"line {i} = {i}" for i in range(20)) + (
         f"\nk = '{OPENAI_PROJECT}'\nt = '{TWILIO_AC}'\nd = '{DISCORD}'\n# by jane [at] acme-corp [dot] com\n"
         f"cs = 'host=db user=app password={_PW}'\nurl = 'jdbc:oracle:thin:scott/{_PW}@db:1521:orcl'\n")
-    assert redactor.find(text) == redactor.find(text, prefilter=False)
-    assert len(redactor.find(text)) == 6
+    assert pii_redactor.find(text) == pii_redactor.find(text, prefilter=False)
+    assert len(pii_redactor.find(text)) == 6
 
 
 @pytest.mark.parametrize("line", ["conversion_host = '52.14.200.7'", "# traffic at the intersection node 52.14.200.7"])
-def test_english_words_ending_in_a_version_word_do_not_hide_addresses(redactor, line):
-    assert found(redactor, line + "\n") == [("ip_address", "52.14.200.7")]
+def test_english_words_ending_in_a_version_word_do_not_hide_addresses(pii_redactor, line):
+    assert found(pii_redactor, line + "\n") == [("ip_address", "52.14.200.7")]
 
 
 # --- AWS secrets far from an `aws` word, lookup defaults, passwords with any symbol -----
@@ -412,12 +400,12 @@ _LETTERS_PW = "qXb" + "TmRwKzPa"  # mixed-case random letters, no digit or symbo
 _SYMBOL_PW = "Zq7;" + "x]P{e,2"  # holds ; ] { , which end a bare value elsewhere
 
 
-def test_aws_secret_context_word_after_another_word_is_still_searched(redactor):
+def test_aws_secret_context_word_after_another_word_is_still_searched(pii_redactor):
     """The prefilter searched each context word's lines once per word in turn: a `secret`
     line before the file's last `aws` (`draws`, `laws`) was skipped, and its key lost."""
     text = (f'"""\n    secret key: {AWS_SECRET}\n"""\n' + "x = 1\n" * 5 + "# it draws a line\n")
-    assert found(redactor, text) == [("key", AWS_SECRET)]
-    assert redactor.find(text) == redactor.find(text, prefilter=False)
+    assert found(pii_redactor, text) == [("key", AWS_SECRET)]
+    assert pii_redactor.find(text) == pii_redactor.find(text, prefilter=False)
 
 
 @pytest.mark.parametrize("line, entity, value", [
@@ -433,10 +421,10 @@ def test_aws_secret_context_word_after_another_word_is_still_searched(redactor):
     (f"    password: {_SYMBOL_PW}", "password", _SYMBOL_PW),
     ('password = "Tr0ub\'4dor"', "password", "Tr0ub'4dor"),
 ])
-def test_lookup_defaults_and_unusual_password_values_are_found(redactor, line, entity, value):
+def test_lookup_defaults_and_unusual_password_values_are_found(pii_redactor, line, entity, value):
     text = "import os\n" + line + "\nx = 1\n"
-    assert found(redactor, text) == [(entity, value)]
-    assert redactor.find(text) == redactor.find(text, prefilter=False)
+    assert found(pii_redactor, text) == [(entity, value)]
+    assert pii_redactor.find(text) == pii_redactor.find(text, prefilter=False)
 
 
 @pytest.mark.parametrize("value", [
@@ -447,11 +435,11 @@ def test_lookup_defaults_and_unusual_password_values_are_found(redactor, line, e
 ])
 @pytest.mark.parametrize("template", ['password = "{}"', "DB_PASSWORD={}", "postgres://app:{}@db.acme-corp.io/app",
                                       'pw = os.environ.get("DB_PASSWORD", "{}")'])
-def test_variable_references_are_not_passwords(redactor, template, value):
+def test_variable_references_are_not_passwords(pii_redactor, template, value):
     text = template.format(value) + "\n"
     if "%(" in value and "://" in template:
         return  # `%(db_password)s@db...` is read as an address's local part `s`; not a password either
-    assert [e for e, _ in found(redactor, text) if e == "password"] == []
+    assert [e for e, _ in found(pii_redactor, text) if e == "password"] == []
 
 
 @pytest.mark.parametrize("line", [
@@ -459,5 +447,5 @@ def test_variable_references_are_not_passwords(redactor, template, value):
     'password = "MyPassword"', 'pw = os.environ.get("DB_PASSWORD")', "password = self._pw;",
     'token = cfg.get("TOKEN", "refresh_token")', 'user = os.environ.get("DB_USER", "Tr0ub4dor&3x")',
 ])
-def test_code_around_password_names_is_not_a_password(redactor, line):
-    assert found(redactor, line + "\n") == []
+def test_code_around_password_names_is_not_a_password(pii_redactor, line):
+    assert found(pii_redactor, line + "\n") == []
