@@ -34,7 +34,7 @@ import collections
 import re
 import time
 
-from stackpipe.curation import AssignLicenses, CheckQuality, DecodeFiles, ReadInputs, license_file_text
+from stackpipe.curation import AssignLicense, CheckQuality, DecodeFiles, ReadInputs, license_file_text, license_maps
 from stackpipe.licenses import classify, license_ids, normalize_expression
 from stackpipe.records import FileRecord, RawFile
 from stackpipe.rules import load_rules
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rules = load_rules()
     policy = rules.licenses
-    read, decode, quality, assign = ReadInputs(rules), DecodeFiles(rules), CheckQuality(rules), AssignLicenses(rules)
+    read, decode, quality, assign = ReadInputs(rules), DecodeFiles(rules), CheckQuality(rules), AssignLicense(rules)
     decode.setup()
     units = plan_python_env("python-env://")
     if args.only:
@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> None:
         declared_type = classify(declared, policy)
         project_copyleft = copyleft_without_exception(declared, policy)
         name = unit.repo.split("/", 1)[1]
-        for record, result in zip(records, assign((unit.repo, {"license_files": licence_files, "records": records}))):
+        maps = dict(license_maps((unit.repo, {"license_files": licence_files,
+                                              "stated": sorted({r.license for r in records})})))
+        for record in records:
+            result = assign(record, maps)
             reached += 1
             ok = isinstance(result, FileRecord)
             header = own_header(record.content)

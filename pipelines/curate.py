@@ -20,13 +20,15 @@ from stackpipe.beam.stages import ApplyStage
 from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteRejected, WriteStats, run_job
 from stackpipe.curation import (
     STAGES,
-    AssignLicenses,
+    AssignLicense,
     CheckQuality,
     DecodeFiles,
     ReadInputs,
     RedactPii,
     benchmark_decontaminator,
     license_file_text,
+    license_key,
+    license_maps,
 )
 from stackpipe.records import FILE_SCHEMA, record_to_row
 from stackpipe.rules import Rules, load_rules
@@ -61,13 +63,8 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
     read = units_pc | ApplyStage("read", ReadInputs(rules), flat=True)
     decoded = read["kept"] | ApplyStage("decode", DecodeFiles(rules))
     checked = decoded["kept"] | ApplyStage("quality", CheckQuality(rules))
-    license_files = read["kept"] | "LicenseFiles" >> beam.FlatMap(license_file_text)
-    licensed = (
-        {"records": checked["kept"] | "KeyByRepository" >> beam.Map(lambda r: (r.repo, r)),
-         "license_files": license_files}
-        | "JoinLicenseFiles" >> beam.CoGroupByKey()
-        | ApplyStage("license", AssignLicenses(rules), flat=True)
-    )
+    licensed = checked["kept"] | ApplyStage("license", AssignLicense(rules),
+                                            side_inputs=(beam.pvalue.AsDict(licence_maps(read["kept"])),))
     redacted = licensed["kept"] | ApplyStage("pii", RedactPii(rules))
     clean = redacted["kept"] | ApplyStage("decontam", benchmark_decontaminator(rules))
     unique = clean["kept"] | DropExactDuplicates()
@@ -91,6 +88,18 @@ def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output:
         | WriteStats(FileSystems.join(output, "stats.json"), list(STAGES), languages, outputs, chained=True)
     )
     return {"documents": unique["kept"], "stats": stats}
+
+
+def licence_maps(raw_files):
+    """Each repository's licence map, by (repo, stated licence), from its licence files and
+    keys alone: only licence texts and small keys are shuffled, never file contents, so no
+    worker ever holds a whole repository."""
+    return (
+        {"license_files": raw_files | "LicenseFiles" >> beam.FlatMap(license_file_text),
+         "stated": raw_files | "LicenseKeys" >> beam.Map(license_key) | "DistinctKeys" >> beam.Distinct()}
+        | "JoinLicenseFiles" >> beam.CoGroupByKey()
+        | "LicenseMaps" >> beam.FlatMap(license_maps)
+    )
 
 
 OUTPUTS = ("documents/part-*", "rejected/part-*", "stats.json", "decontam_report.json")

@@ -6,11 +6,12 @@ called directly by any other engine). Heavy resources load in `setup()`, once pe
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from stackpipe.ingest import decode_and_detect
 from stackpipe.languages import LanguageDetector
 from stackpipe.licenses import apply_license_policy, detect_licenses, is_license_file
+from stackpipe.licenses.detect import LicenseMap
 from stackpipe.quality import check_quality
 from stackpipe.records import Drop, FileRecord, RawFile, Rejected, reject
 from stackpipe.rules import Rules
@@ -63,25 +64,37 @@ def license_file_text(raw: RawFile) -> Iterator[tuple[str, tuple[str, str]]]:
         yield raw.repo, (raw.path, raw.data.decode("utf-8", errors="replace"))
 
 
-class AssignLicenses:
-    """license: one repository's records with its licence files -> typed records or drops.
+def license_key(raw: RawFile) -> tuple[str, str]:
+    """(repository, the licence its source states): besides the repository's licence files,
+    all that its licence map depends on (table rows of one repository may state different
+    licences)."""
+    return raw.repo, raw.license
+
+
+def license_maps(grouped) -> Iterator[tuple[tuple[str, str], LicenseMap]]:
+    """One repository's licence files and stated licences -> ((repo, stated), licence map).
 
     The licence map comes from the repository's licence files (nearest directory wins)
-    and, where they say nothing, the licence its source states for the record (package
-    metadata, a table's licence column); a file's own SPDX-License-Identifier beats both.
-    """
+    and, where they say nothing, the licence its source states (package metadata, a
+    table's licence column)."""
+    repo, groups = grouped
+    files = list(groups["license_files"])
+    for stated in sorted(set(groups["stated"])):
+        yield (repo, stated), detect_licenses(files, stated or None)
+
+
+class AssignLicense:
+    """license: a record and the licence maps by (repo, stated licence) -> typed record or
+    drop; a file's own SPDX-License-Identifier beats its map."""
 
     def __init__(self, rules: Rules):
         self._rules = rules.licenses
 
-    def __call__(self, joined) -> Iterator[FileRecord | Rejected]:
-        _, groups = joined
-        files = list(groups["license_files"])
-        maps = {}  # one map per stated licence: table rows of one repository may differ
-        for record in groups["records"]:
-            if record.license not in maps:
-                maps[record.license] = detect_licenses(files, record.license or None)
-            yield apply_license_policy(record, maps[record.license], self._rules)
+    def __call__(self, record: FileRecord, maps: Mapping[tuple[str, str], LicenseMap]) -> FileRecord | Rejected:
+        license_map = maps.get((record.repo, record.license))
+        if license_map is None:  # a record whose read produced no key: decide from what it states
+            license_map = detect_licenses((), record.license or None)
+        return apply_license_policy(record, license_map, self._rules)
 
 
 class RedactPii:

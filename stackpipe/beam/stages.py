@@ -74,14 +74,14 @@ class _StageDoFn(beam.DoFn):
         slot = self._counts.setdefault((self._stage, "edited", name), [0, 0])
         slot[0] += count
 
-    def process(self, element):
+    def process(self, element, *side_inputs):
         if self._flat:
-            for result in self._fn(element):
+            for result in self._fn(element, *side_inputs):
                 self._count("input", "", element_bytes(result))
                 yield self._route(result)
         else:
             self._count("input", "", element_bytes(element))
-            yield self._route(self._fn(element))
+            yield self._route(self._fn(element, *side_inputs))
 
     def finish_bundle(self):
         for key, (files, size) in self._counts.items():
@@ -96,10 +96,11 @@ class ApplyStage(beam.PTransform):
     """Apply one stage function; returns a dict of PCollections: kept, rejected, stats.
 
     `flat=True` for functions that turn one input into many results (readers, dedup
-    groups); their input count is the number of results.
+    groups); their input count is the number of results. `side_inputs` (Beam side input
+    views) are passed to `fn` after the element.
     """
 
-    def __init__(self, stage: str, fn: Callable, *, flat: bool = False):
+    def __init__(self, stage: str, fn: Callable, *, flat: bool = False, side_inputs: tuple = ()):
         # A stable, unique label per stage keeps pipeline graphs readable and updatable.
         super().__init__(label=f"Stage_{stage}")
         if not stage.isascii() or not stage.replace("_", "").isalnum() or stage.lower() != stage:
@@ -107,9 +108,10 @@ class ApplyStage(beam.PTransform):
         self._stage = stage
         self._fn = fn
         self._flat = flat
+        self._side_inputs = side_inputs
 
     def expand(self, pcoll):
         results = pcoll | f"Apply_{self._stage}" >> beam.ParDo(
-            _StageDoFn(self._stage, self._fn, self._flat)
+            _StageDoFn(self._stage, self._fn, self._flat), *self._side_inputs
         ).with_outputs(REJECTED, STATS, main="kept")
         return {"kept": results.kept, "rejected": results[REJECTED], "stats": results[STATS]}
