@@ -73,23 +73,23 @@ def reasons(results) -> list[str]:
 
 def test_extraction_keeps_code_blocks_with_indentation():
     page = samples.source_pages(None)[samples.STDLIB_MODULES.index("textwrap")]
-    text, blocks, main = html_text(page.html)
+    extracted = html_text(page.html)
     source = (STDLIB / "textwrap.py").read_text().splitlines()
     method = next(i for i, line in enumerate(source) if line.startswith("    def __init__"))
-    assert "\n".join(source[method:method + 12]) in text  # twelve lines verbatim, indentation included
-    assert blocks == 1 and main
-    assert "All rights reserved" not in text  # the footer is boilerplate
+    assert "\n".join(source[method:method + 12]) in extracted.text  # twelve lines verbatim, indentation included
+    assert extracted.code_blocks == extracted.code_kept == 1
+    assert "All rights reserved" not in extracted.text  # the footer is boilerplate
 
 
-def test_code_block_dropped_by_main_content_heuristics_is_recovered():
-    """A listing in a sidebar is boilerplate to resiliparse; the page is then extracted whole."""
+def test_code_block_in_a_sidebar_is_left_out():
+    """A listing in a sidebar is page furniture, like the sidebar's links: left out and counted."""
     code = "\n".join((STDLIB / "bisect.py").read_text().splitlines()[:40])
     body = "".join(f"<p>{'Some words about searching sorted lists. ' * 6}</p>" for _ in range(5))
     page = (f"<html><body><aside class='sidebar'><pre>{code.replace('<', '&lt;')}</pre></aside>"
             f"<main><article>{body}</article></main></body></html>")
-    text, blocks, main = html_text(page)
-    assert "def insort_right(a, x, lo=0, hi=None, *, key=None):" in text
-    assert not main
+    extracted = html_text(page)
+    assert "def insort_right" not in extracted.text and "searching sorted lists" in extracted.text
+    assert (extracted.code_blocks, extracted.code_kept) == (1, 0)
 
 
 def test_pydoc_page_keeps_doctest_examples():

@@ -1,7 +1,8 @@
 """CommonCrawl: WARC files -> code-related web pages (DeepSeek-Coder-V2's web source).
 
-Modules: warc (streaming WARC reading, corrupt records rejected), urls (URL
-normalisation, domains, allow/deny), extract (resiliparse main text, code blocks kept),
+Modules: warc (streaming WARC reading with FastWARC, warcio for recovery, corrupt records
+rejected), urls (URL normalisation, domains, allow/deny), extract (resiliparse main text),
+codeblocks (code blocks whole and in place, as a reader copies them),
 classifier (fastText training with recall rounds, loading, scoring), stages (the
 pipeline's stage callables and input planning), cli (`stackpipe web train-classifier`).
 """

@@ -1,0 +1,253 @@
+"""Code blocks of an HTML page, whole and in place, through resiliparse's main-text extraction.
+
+resiliparse's `extract_plain_text` decides well what is main content, but its rendering
+of a code block is not what a reader copies: mdBook's hidden `boring` lines, line-number
+gutters and copy buttons come out as text, and Docusaurus's `<br>`-broken lines run
+together. So each code block is *protected* before extraction: its text is taken from
+the DOM the way a copy button takes it, two marker words are put around its content, and
+after extraction the span between the markers is replaced by that text. A block whose
+markers did not survive was judged boilerplate (navigation, a sidebar) by resiliparse.
+
+The DOM work uses selectolax (lexbor, like resiliparse): resiliparse 2's Python DOM
+objects cost milliseconds each on a page with a few hundred `<code>` elements.
+
+Code blocks: `<pre>` (and the obsolete `<xmp>`, `<listing>`), outermost only, GitHub's
+line tables, and `<code>` elements outside them that are rendered as blocks (lines
+broken by `<br>`, or an inline `white-space: pre` style). Line-number gutters are no
+blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+BLOCK_TAGS = ("pre", "xmp", "listing")
+# Listings without <pre>: GitHub's and gists' tables (a line per row), Doxygen's
+# fragments (a <div class="line"> per line).
+TABLE_BLOCKS = ("table:has(td.blob-code)", "div.fragment:has(div.line)")
+# Inside a code block, what a reader does not copy: mdBook's hidden lines (rustdoc drops
+# them server-side), line numbers (Pygments `linenos`/`lineno`, Prism, highlightjs-line-
+# numbers, rustdoc's `data-nosnippet` anchors, Hexo's gutter, Hugo's `lnt`/`ln`), buttons
+# and form controls (copy, run, Node.js's module-flavour toggle).
+GUTTERS = (".linenos, .linenodiv, .lineno, td.gutter, .line-numbers-rows, .hljs-ln-numbers, .src-line-numbers, "
+           "span.lnt, td.listing_lines")
+NOT_COPIED = (f".boring, {GUTTERS}, .gutter, .ln, [data-nosnippet], button, input, select, script, style, "
+              "template")
+# A block of line numbers beside the code (Sphinx `linenos` tables, rustdoc's older
+# `src-line-numbers`, Hexo's gutter, gtk-doc's `listing_lines`) is no code block of its
+# own, nor page text.
+GUTTER = re.compile(r"(?:^|\s)(?:linenos|linenodiv|lineno|src-line-numbers|hljs-ln-numbers|listing_lines)(?:$|\s)")
+GUTTER_DEPTH = 4  # the block and its nearest ancestors are looked at for a gutter class
+# Block elements inside a code block stand on lines of their own (rustdoc's `where`
+# clauses, highlighters that put each line in a `<div>`).
+LINE_BLOCKS = "div, p, li, tr, h1, h2, h3, h4, h5, h6"
+# Panels a reader opens with a click (Docusaurus and sphinx-tabs tabs) are main content;
+# resiliparse leaves out every element with a `hidden` attribute.
+HIDDEN_PANELS = "[role=tabpanel][hidden], .tab-pane[hidden], .sphinx-tabs-panel[hidden]"
+PRE_STYLE = re.compile(r"white-space\s*:\s*pre", re.IGNORECASE)
+BLOCK_HINTS = ("<pre", "<code", "blob-code", "fragment", "<PRE", "<CODE", "<xmp", "<listing")  # a page worth parsing
+MARKER = "stackpipecode"
+MARKED = re.compile(rf"{MARKER}(\d+)x(\d+)S(.*?){MARKER}\1x\2E", re.S)
+STRAY_MARKER = re.compile(rf"[ \t]*{MARKER}\d+x\d+[SE][ \t]*")
+
+
+@dataclass(frozen=True)
+class Protected:
+    """A page whose code blocks carry marker words, and what goes between them."""
+
+    html: str  # the page to extract text from
+    blocks: list[str]  # what a reader copies from each block, in document order
+    marker: str  # block i is marked by f"{marker}{i}S" before and f"{marker}{i}E" after (MARKED)
+
+
+def protect_code_blocks(html: str) -> Protected:
+    """`html` with its code blocks marked and its hidden tab panels shown; the page
+    unchanged when it has no code block."""
+    if not any(hint in html for hint in BLOCK_HINTS):
+        return Protected(html, [], "")
+    tree = LexborHTMLParser(html)
+    if tree.body is None:
+        return Protected(html, [], "")
+    marker = _marker(html)
+    blocks: list[str] = []
+    lists: dict[int, LexborNode] = {}
+    for element in _block_elements(tree.body):
+        text = copy_text(element)
+        if not text:
+            continue
+        index = len(blocks)
+        blocks.append(text)
+        _mark(element, f" {marker}{index}S ", f" {marker}{index}E ")
+        outer = _outermost_list(element)
+        if outer is not None:
+            lists[outer.mem_id] = outer
+    for outer in lists.values():
+        _deepen(outer)
+    for panel in tree.body.css(HIDDEN_PANELS):
+        del panel.attrs["hidden"]
+    return Protected(tree.html or html, blocks, marker) if blocks else Protected(html, [], "")
+
+
+def _mark(element: LexborNode, start: str, end: str) -> None:
+    """`start` before the content of `element`, `end` after it; in a table, inside its
+    first and last cells (text right inside a `<table>` moves out of it when parsed)."""
+    cells = element.css("td") if element.tag == "table" else []
+    first, last = (cells[0], cells[-1]) if cells else (element, element)
+    if first.first_child is not None:
+        first.first_child.insert_before(start)
+    else:
+        first.insert_child(start)
+    last.insert_child(end)
+
+
+def restore_code_blocks(text: str, protected: Protected) -> tuple[str, list[int]]:
+    """`text` with each marked span replaced by its block, apart from the prose around
+    it by a blank line, and the indices of the blocks that are in it. Prose is stripped
+    of blank space at either end, code blocks keep their first line's indentation."""
+    if not protected.blocks:
+        return text.strip(), []
+    kept: list[int] = []
+    pieces: list[str] = []  # prose and code blocks
+    end = 0
+    for match in MARKED.finditer(text):
+        if f"{MARKER}{match.group(1)}x" != protected.marker:
+            continue
+        index = int(match.group(2))
+        pieces += [text[end:match.start()].strip(), protected.blocks[index]]
+        kept.append(index)
+        end = match.end()
+    pieces.append(text[end:].strip())
+    result = "\n\n".join(piece for piece in pieces if piece)
+    if protected.marker in result:  # a marker whose pair resiliparse left out: drop the word
+        result = STRAY_MARKER.sub(lambda m: "" if protected.marker in m.group() else m.group(), result)
+    return result, kept
+
+
+def copy_text(element: LexborNode) -> str:
+    """The text a reader copies from a code block: hidden lines, line numbers and buttons
+    left out, `<br>` as a line break, no-break spaces as spaces; blank lines at either
+    end and spaces at line ends removed, indentation kept."""
+    for hidden in element.css(NOT_COPIED):
+        hidden.decompose()
+    for br in element.css("br"):
+        br.replace_with("\n")
+    for block in element.css(LINE_BLOCKS):
+        _break_around(block)
+    _separate_code_children(element)
+    text = element.text(deep=True, separator="", strip=False)
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+def _break_around(block: LexborNode) -> None:
+    """A line break before and after `block` unless the text beside it has one."""
+    before, after = block.prev, block.next
+    if before is not None and not _text(before).endswith("\n"):
+        block.insert_before("\n")
+    if after is not None and not _text(after).startswith("\n"):
+        block.insert_after("\n")
+
+
+def _text(node: LexborNode) -> str:
+    return node.text(deep=True, separator="", strip=False) or ""
+
+
+def _separate_code_children(element: LexborNode) -> None:
+    """Two `<code>` children of one block with no line break between them are two
+    listings (Node.js's ES-module and CommonJS flavours of one example): a blank line
+    goes between them."""
+    if element.css_first("code ~ code") is None:
+        return
+    line_ended = True  # whether the block's text so far ends with a line break
+    child = element.first_child
+    while child is not None:
+        text = child.text(deep=True, separator="", strip=False) or ""
+        if child.tag == "code" and not line_ended:
+            child.insert_before("\n\n")
+        if text.strip():
+            line_ended = text.rstrip(" \t").endswith("\n")
+        elif "\n" in text:
+            line_ended = True
+        child = child.next
+
+
+def _block_elements(body: LexborNode) -> list[LexborNode]:
+    """Code block elements in document order, outermost only, no gutters."""
+    found, seen = [], set()
+    # lexbor lists a node that matches two of the selectors twice
+    for element in body.css(", ".join(BLOCK_TAGS + TABLE_BLOCKS + ("code:has(br)", "code[style]", "[style] > code"))):
+        if element.mem_id in seen:
+            continue
+        seen.add(element.mem_id)
+        if element.tag == "code" and not _code_is_block(element):
+            continue
+        if _inside_block(element) or _is_gutter(element):
+            continue
+        found.append(element)
+    return found
+
+
+def _code_is_block(element: LexborNode) -> bool:
+    """A `<code>` rendered as a block: its lines broken by `<br>`, or an inline style
+    that keeps its line breaks (source line breaks in other `<code>` are spaces on screen)."""
+    if not element.text(deep=True, separator="", strip=True):
+        return False
+    if element.css_first("br") is not None:
+        return True
+    styles = [element.attributes.get("style") or ""]
+    if element.parent is not None:
+        styles.append(element.parent.attributes.get("style") or "")
+    return any(PRE_STYLE.search(style) for style in styles)
+
+
+def _outermost_list(element: LexborNode) -> LexborNode | None:
+    node, outer = element.parent, None
+    while node is not None and node.tag not in ("body", "-document"):
+        if node.tag == "ul":
+            outer = node
+        node = node.parent
+    return outer
+
+
+def _deepen(ul: LexborNode) -> None:
+    """Put `ul` three `<div>`s deeper. resiliparse takes a `<ul>` near the top of the
+    body for a navigation menu and leaves it out; one that holds a code block is a list
+    of steps or options (npm's docs) and stays."""
+    wrapped = LexborHTMLParser(f"<div><div><div>{ul.html}</div></div></div>").body.first_child
+    ul.replace_with(wrapped)
+
+
+def _inside_block(element: LexborNode) -> bool:
+    node = element.parent
+    while node is not None and node.tag not in ("body", "-document"):
+        if node.tag in BLOCK_TAGS:
+            return True
+        node = node.parent
+    return False
+
+
+def _is_gutter(element: LexborNode) -> bool:
+    node = element
+    for _ in range(GUTTER_DEPTH):
+        if node is None or node.tag in ("body", "-document"):
+            return False
+        classes = node.attributes.get("class") or ""
+        if GUTTER.search(classes) or (node.tag == "td" and "gutter" in classes.split()):
+            return True
+        node = node.parent
+    return False
+
+
+def _marker(html: str) -> str:
+    """A marker word that does not occur in the page."""
+    attempt = 0
+    while f"{MARKER}{attempt}x" in html:
+        attempt += 1
+    return f"{MARKER}{attempt}x"

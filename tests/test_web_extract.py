@@ -1,0 +1,312 @@
+"""Main text of web pages with their code blocks whole and in place, as a reader copies them.
+
+Fragments are modelled on what the generators emit (mdBook, rustdoc, Sphinx, MkDocs
+Material, Docusaurus, the Node.js and npm docs, Q&A sites, blogs); one test reads the
+Rust book this machine's rustup installed, when it is there.
+"""
+
+from __future__ import annotations
+
+import glob
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from stackpipe.web.extract import html_text
+
+PROSE = "<p>" + "This paragraph explains the example around it in plain words for the reader. " * 4 + "</p>"
+
+
+def page(body: str, title: str = "Docs") -> str:
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
+
+
+def in_order(text: str, *parts: str) -> bool:
+    positions = [text.find(part) for part in parts]
+    return all(p >= 0 for p in positions) and positions == sorted(positions)
+
+
+MDBOOK = page("""
+<div id="mdbook-help-container"><div id="mdbook-help-popup"><h2 class="mdbook-help-title">Keyboard shortcuts</h2>
+<div><p>Press <kbd>←</kbd> or <kbd>→</kbd> to navigate between chapters</p>
+<p>Press <kbd>S</kbd> or <kbd>/</kbd> to search in the book</p></div></div></div>
+<div id="mdbook-body-container">
+<nav id="mdbook-sidebar" class="sidebar" aria-label="Table of contents"><div class="sidebar-scrollbox">
+<ol class="chapter"><li class="chapter-item"><a href="ch08-01-vectors.html">8.1. Vectors</a></li></ol></div></nav>
+<div id="mdbook-page-wrapper" class="page-wrapper"><div class="page">
+<div id="mdbook-menu-bar" class="menu-bar sticky"><h1 class="menu-title">The Rust Programming Language</h1></div>
+<div id="mdbook-content" class="content"><main>
+<h2 id="creating"><a class="header" href="#creating">Creating a New Vector</a></h2>
+<p>Listing 8-2 creates a new <code>Vec&lt;i32&gt;</code> that holds the values 1, 2, and 3.</p>
+<figure class="listing" id="listing-8-2">
+<pre class="playground"><code class="language-rust edition2024"><span class="boring">fn main() {
+</span>    let v = vec![1, 2, 3];
+<span class="boring">}</span></code></pre>
+<figcaption><a href="#listing-8-2">Listing 8-2</a>: Creating a new vector containing values</figcaption>
+</figure>
+<p>Because we’ve given initial <code>i32</code> values, Rust can infer the type of <code>v</code>.</p>
+</main>
+<nav class="nav-wrapper" aria-label="Page navigation">
+<a rel="prev" href="ch08-00.html" title="Previous chapter">←</a></nav>
+</div></div></div></div>
+""")
+
+
+def test_mdbook_listing_in_a_figure_is_kept_without_its_hidden_lines():
+    extracted = html_text(MDBOOK)
+    assert "\n    let v = vec![1, 2, 3];\n" in extracted.text
+    assert "fn main() {" not in extracted.text  # mdBook's `boring` lines are hidden from readers
+    assert in_order(extracted.text, "holds the values 1, 2, and 3.", "let v = vec!",
+                    "Listing 8-2: Creating a new vector", "Because we’ve given")
+
+
+def test_mdbook_keyboard_help_is_left_out():
+    text = html_text(MDBOOK).text
+    assert "Keyboard shortcuts" not in text and "navigate between chapters" not in text
+
+
+def test_rustdoc_source_line_numbers_are_not_copied():
+    listing = ('<div class="example-wrap digits-1"><pre class="rust"><code>'
+               '<a href=#1 id=1 data-nosnippet>1</a><span class="kw">pub fn </span>greet() {\n'
+               '<a href=#2 id=2 data-nosnippet>2</a>    <span class="macro">println!</span>(<span class="string">'
+               '"hello &amp; welcome"</span>);\n<a href=#3 id=3 data-nosnippet>3</a>}</code></pre></div>')
+    text = html_text(page(f"<main><section id='main-content' class='content'>{PROSE}{listing}</section></main>")).text
+    assert 'pub fn greet() {\n    println!("hello & welcome");\n}' in text
+
+
+def test_rustdoc_where_clause_stands_on_its_own_lines():
+    declaration = ('<pre class="rust item-decl"><code>pub struct Vec&lt;T, A = <a class="struct" href="#">Global</a>'
+                   '&gt;<div class="where">where\n    A: <a class="trait" href="#">Allocator</a>,</div>{ '
+                   '<span class="comment">/* private fields */</span> }</code></pre>')
+    text = html_text(page(f"<main>{declaration}{PROSE}</main>")).text
+    assert "pub struct Vec<T, A = Global>\nwhere\n    A: Allocator,\n{ /* private fields */ }" in text
+
+
+def test_sphinx_highlighted_code_is_decoded():
+    listing = ('<div class="highlight-python3 notranslate"><div class="highlight"><pre><span></span>'
+               '<span class="gp">&gt;&gt;&gt; </span><span class="kn">import</span> <span class="nn">json</span>\n'
+               '<span class="gp">&gt;&gt;&gt; </span><span class="n">json</span><span class="o">.</span>'
+               '<span class="n">dumps</span><span class="p">([</span><span class="s1">&#39;foo&#39;</span>'
+               '<span class="p">,</span> <span class="p">{</span><span class="s1">&#39;bar&#39;</span>'
+               '<span class="p">:</span> <span class="kc">None</span><span class="p">}])</span>\n'
+               '<span class="go">&#39;[&quot;foo&quot;, {&quot;bar&quot;: null}]&#39;</span>\n</pre></div></div>')
+    body = f'<div class="document"><div class="body" role="main"><section>{PROSE}{listing}</section></div></div>'
+    text = html_text(page(body)).text
+    assert ">>> import json\n>>> json.dumps(['foo', {'bar': None}])\n'[\"foo\", {\"bar\": null}]'" in text
+
+
+def test_line_number_gutter_is_no_code_block():
+    table = ('<div class="highlight-python notranslate"><table class="highlighttable"><tr>'
+             '<td class="linenos"><div class="linenodiv"><pre><span class="normal">1</span>\n'
+             '<span class="normal">2</span></pre></div></td><td class="code"><div class="highlight"><pre><span></span>'
+             'total = 0\nfor n in range(10):\n    total += n\n</pre></div></td></tr></table></div>')
+    extracted = html_text(page(f"<div role='main'>{PROSE}{table}{PROSE}</div>"))
+    assert "total = 0\nfor n in range(10):\n    total += n" in extracted.text
+    assert extracted.code_blocks == 1 and not re.search(r"(?m)^1\n2$", extracted.text)
+
+
+def test_prism_line_numbers_block_is_kept():
+    """Prism marks the code block itself `line-numbers`; its numbers are an empty span."""
+    listing = ('<pre class="line-numbers language-ruby"><code class="language-ruby"><span class="token keyword">def'
+               '</span> hello\n  <span class="token function">puts</span> <span class="token string">"hi"</span>\n'
+               '<span class="token keyword">end</span><span aria-hidden="true" class="line-numbers-rows"><span></span>'
+               '<span></span><span></span></span></code></pre>')
+    text = html_text(page(f"<article class='post'>{PROSE}{listing}</article>")).text
+    assert 'def hello\n  puts "hi"\nend' in text
+
+
+def test_hugo_line_number_table_gives_the_code_alone():
+    listing = ('<div class="highlight"><div class="chroma"><table class="lntable"><tr><td class="lntd">'
+               '<pre tabindex="0" class="chroma"><code><span class="lnt">1\n</span><span class="lnt">2\n</span>'
+               '</code></pre></td><td class="lntd"><pre tabindex="0" class="chroma"><code class="language-go" '
+               'data-lang="go"><span class="line"><span class="cl"><span class="kd">func</span> <span class="nf">main'
+               '</span><span class="p">()</span> <span class="p">{}</span>\n</span></span><span class="line">'
+               '<span class="cl"><span class="c1">// done</span>\n</span></span></code></pre></td></tr></table>'
+               '</div></div>')
+    extracted = html_text(page(f"<article class='post'>{PROSE}{listing}</article>"))
+    assert "func main() {}\n// done" in extracted.text and extracted.code_blocks == 1
+    assert not re.search(r"(?m)^1$", extracted.text)
+
+
+def test_github_line_table_is_one_code_block():
+    rows = "".join(f'<tr><td id="L{i}" class="blob-num js-line-number" data-line-number="{i}"></td>'
+                   f'<td id="LC{i}" class="blob-code blob-code-inner js-file-line">{line}</td></tr>'
+                   for i, line in enumerate(["def add(a, b):", "    return a + b"], 1))
+    table = f'<div class="blob-wrapper"><table class="highlight tab-size js-file-line-container">{rows}</table></div>'
+    text = html_text(page(f"<main>{PROSE}{table}</main>")).text
+    assert "def add(a, b):\n    return a + b" in text
+
+
+def test_vitepress_shiki_lines_without_the_language_label():
+    listing = ('<div class="language-js vp-adaptive-theme"><button title="Copy Code" class="copy"></button>'
+               '<span class="lang">js</span><pre class="shiki shiki-themes github-light github-dark vp-code" '
+               'tabindex="0"><code><span class="line"><span style="--shiki-light:#D73A49;">export</span>'
+               '<span style="--shiki-light:#24292E;"> default {</span></span>\n<span class="line">'
+               '<span style="--shiki-light:#24292E;">  title: </span><span style="--shiki-light:#032F62;">'
+               '&#39;VitePress&#39;</span></span>\n<span class="line"><span>}</span></span></code></pre></div>')
+    text = html_text(page(f'<div class="VPDoc"><main class="main"><div class="vp-doc">{PROSE}{listing}</div></main>'
+                          '</div>')).text
+    assert "export default {\n  title: 'VitePress'\n}" in text and "js" not in text.split()
+
+
+def test_doxygen_fragment_is_one_block_without_line_numbers():
+    lines = ['<span class="preprocessor">#include &lt;stdio.h&gt;</span>', ' ',
+             '<span class="keywordtype">int</span> main() {',
+             '    printf(<span class="stringliteral">&quot;hi&quot;</span>);', '}']
+    fragment = '<div class="fragment">' + "\n".join(
+        f'<div class="line"><a id="l{i:05d}" name="l{i:05d}"></a><span class="lineno">{i:5d}</span>{line}</div>'
+        for i, line in enumerate(lines, 1)) + "</div>"
+    extracted = html_text(page(f'<div class="contents">{PROSE}{fragment}</div>'))
+    assert '#include <stdio.h>\n\nint main() {\n    printf("hi");\n}' in extracted.text
+    assert extracted.code_blocks == 1
+
+
+def test_gtk_doc_line_numbers_are_no_block():
+    listing = ('<div class="informalexample"><table class="listing_frame" border="0" cellpadding="0" cellspacing="0">'
+               '<tbody><tr><td class="listing_lines" align="right"><pre>1\n2</pre></td><td class="listing_code">'
+               '<pre class="programlisting"><span class="n">GList</span> <span class="o">*</span>list <span class="o">='
+               '</span> NULL<span class="p">;</span>\nlist <span class="o">=</span> g_list_append (list, '
+               '<span class="s">&quot;first&quot;</span>);</pre></td></tr></tbody></table></div>')
+    extracted = html_text(page(f'<div class="refsect2">{PROSE}{listing}</div>'))
+    assert 'GList *list = NULL;\nlist = g_list_append (list, "first");' in extracted.text
+    assert extracted.code_blocks == 1 and not re.search(r"(?m)^1\n2$", extracted.text)
+
+
+def test_cookie_banner_is_left_out():
+    banner = ('<div id="onetrust-consent-sdk"><div id="onetrust-banner-sdk" role="region" aria-label="Cookie banner">'
+              '<div id="onetrust-policy-text">We use cookies to improve your experience on our site.</div>'
+              '<button id="onetrust-accept-btn-handler">Accept All Cookies</button></div></div>')
+    text = html_text(page(f"<main>{PROSE}<pre>make install</pre></main>{banner}")).text
+    assert "We use cookies" not in text and "make install" in text
+
+
+def prism_lines(*lines: str) -> str:
+    """Docusaurus's rendering of code lines: a span per line, ended by `<br>`, tokens in spans."""
+    return "".join(f'<span class="token-line" style="color:#393A34"><span class="token plain">{html.escape(line)}'
+                   f'</span><br></span>' for line in lines)
+
+
+def docusaurus_tab(language: str, lines: tuple[str, ...], hidden: bool) -> str:
+    return (f'<div role="tabpanel" class="tabItem_Ymn6"{" hidden" if hidden else ""}><div class="language-{language} '
+            f'codeBlockContainer_Ckt0 theme-code-block"><div class="codeBlockContent_biex"><pre tabindex="0" '
+            f'class="prism-code language-{language} codeBlock_bY9V thin-scrollbar"><code class="codeBlockLines_e6Vv">'
+            f'{prism_lines(*lines)}</code></pre><div class="buttonGroup__atx"><button type="button" '
+            f'aria-label="Copy code to clipboard" title="Copy" class="clean-btn">Copy</button></div></div></div></div>')
+
+
+DOCUSAURUS_TABS = (
+    '<div class="tabs-container tabList__CuJ"><ul role="tablist" aria-orientation="horizontal" class="tabs">'
+    '<li role="tab" tabindex="0" aria-selected="true" class="tabs__item tabs__item--active">JavaScript</li>'
+    '<li role="tab" tabindex="-1" aria-selected="false" class="tabs__item">TypeScript</li></ul>'
+    '<div class="margin-top--md">'
+    + docusaurus_tab("js", ("module.exports = {", "  title: 'My Site',", "};"), hidden=False)
+    + docusaurus_tab("ts", ("export default {", "  title: 'My Site',", "} satisfies Config;"), hidden=True)
+    + "</div></div>"
+)
+
+
+def test_docusaurus_tabs_keep_every_tab_with_its_line_breaks():
+    body = (f'<div class="main-wrapper"><main><article><div class="markdown">{PROSE}{DOCUSAURUS_TABS}</div>'
+            '</article></main></div>')
+    text = html_text(page(body)).text
+    assert "module.exports = {\n  title: 'My Site',\n};" in text
+    assert "export default {\n  title: 'My Site',\n} satisfies Config;" in text  # the tab a reader has to click
+    assert "Copy" not in text.split()
+
+
+def test_node_module_flavours_are_two_listings_without_the_copy_button():
+    listing = ('<pre class="with-39-chars"><input class="js-flavor-toggle" type="checkbox" checked '
+               'aria-label="Show modern ES modules syntax"><code class="language-js mjs">'
+               '<span class="hljs-keyword">import</span> * <span class="hljs-keyword">as</span> fs '
+               '<span class="hljs-keyword">from</span> <span class="hljs-string">\'node:fs/promises\'</span>;</code>'
+               '<code class="language-js cjs"><span class="hljs-keyword">const</span> fs = <span class="hljs-built_in">'
+               'require</span>(<span class="hljs-string">\'node:fs/promises\'</span>);</code>'
+               '<button class="copy-button">copy</button></pre>')
+    text = html_text(page(f'<div id="content"><div id="apicontent">{PROSE}{listing}</div></div>')).text
+    assert "import * as fs from 'node:fs/promises';\n\nconst fs = require('node:fs/promises');" in text
+    assert "copy" not in text.split()
+
+
+def test_listings_in_details_and_admonitions_are_kept():
+    body = ('<div class="md-content" data-md-component="content"><article class="md-content__inner md-typeset">'
+            f'{PROSE}<details class="example"><summary>Example</summary><div class="highlight"><pre><span></span>'
+            '<code>print("from details")\n</code></pre></div></details>'
+            '<div class="admonition note"><p class="admonition-title">Note</p><div class="highlight"><pre><span></span>'
+            '<code>print("from a note")\n</code></pre></div></div></article></div>')
+    text = html_text(page(body)).text
+    assert 'print("from details")' in text and 'print("from a note")' in text
+
+
+def test_code_lines_broken_by_br_are_one_block():
+    body = (f"<div class='post-content'>{PROSE}<p><code>if (ready) {{<br>&nbsp;&nbsp;&nbsp;&nbsp;start();<br>}}"
+            f"</code></p>{PROSE}</div>")
+    extracted = html_text(page(body))
+    assert "if (ready) {\n    start();\n}" in extracted.text and extracted.code_blocks == 1
+
+
+def test_inline_code_spanning_source_lines_stays_prose():
+    """A browser shows a line break inside inline `<code>` as a space (DocBook's option lists)."""
+    body = (f'<div class="chapter">{PROSE}<dl><dt><span class="term"><code class="option">'
+            '--main-stacksize=&lt;number&gt;'
+            '\n      [default: use current \'ulimit\' value] </code></span></dt><dd><p>Specifies the main thread\'s '
+            'stack size.</p></dd></dl></div>')
+    extracted = html_text(page(body))
+    assert extracted.code_blocks == 0 and "--main-stacksize=<number>" in extracted.text
+
+
+def test_list_holding_a_code_block_is_kept_with_its_prose():
+    """resiliparse takes a list near the top of the body for a menu; one that holds code is content (npm docs)."""
+    body = ('<section id="content"><div id="_content"><h2>Description</h2><ul><li>'
+            '<p><code>npm diff --diff=&lt;spec-a&gt; --diff=&lt;spec-b&gt;</code></p>'
+            '<p>Compares two package versions using their registry specifiers.</p>'
+            '<pre><code class="language-bash">npm diff --diff=abbrev@1.1.0 --diff=abbrev@1.1.1\n</code></pre>'
+            '</li></ul></div></section>')
+    text = html_text(page(body)).text
+    assert "Compares two package versions" in text and "npm diff --diff=abbrev@1.1.0 --diff=abbrev@1.1.1" in text
+
+
+def test_code_blocks_keep_document_order():
+    body = f"<main><p>First step.</p>{PROSE}<pre>step_one()</pre><p>Second step.</p><pre>step_two()</pre></main>"
+    assert in_order(html_text(page(body)).text, "First step.", "step_one()", "Second step.", "step_two()")
+
+
+def test_edit_this_page_link_is_left_out():
+    body = (f'<main><article><div class="markdown">{PROSE}<pre>npm run build</pre></div>'
+            '<footer class="theme-doc-footer docusaurus-mt-lg">'
+            '<div class="row margin-top--sm theme-doc-footer-edit-meta-row">'
+            '<div class="col"><a href="https://github.com/org/site/edit/main/docs/intro.md" target="_blank" '
+            'class="theme-edit-this-page">Edit this page</a></div></div></footer></article></main>')
+    text = html_text(page(body)).text
+    assert "Edit this page" not in text and "npm run build" in text
+
+
+def test_answer_code_on_a_qa_page_is_kept():
+    body = ('<div id="content"><div id="mainbar" role="main"><div id="question" class="question">'
+            '<div class="s-prose js-post-body" itemprop="text"><p>How do I square the numbers up to ten?</p>'
+            '</div></div>'
+            '<div id="answers"><div class="answer js-answer accepted-answer">'
+            '<div class="answercell post-layout--right">'
+            '<div class="s-prose js-post-body" itemprop="text"><p>Use a list comprehension:</p>'
+            '<pre class="lang-py s-code-block"><code class="hljs language-python">squares = [x * x '
+            '<span class="hljs-keyword">for</span> x <span class="hljs-keyword">in</span> '
+            '<span class="hljs-built_in">range</span>(<span class="hljs-number">10</span>)]\n</code></pre>'
+            '</div></div></div></div></div></div>')
+    text = html_text(page(body)).text
+    assert in_order(text, "Use a list comprehension:", "squares = [x * x for x in range(10)]")
+
+
+RUST_BOOK = sorted(glob.glob("/root/.rustup/toolchains/*/share/doc/rust/html/book/ch08-01-vectors.html")) or sorted(
+    glob.glob(str(Path.home() / ".rustup/toolchains/*/share/doc/rust/html/book/ch08-01-vectors.html")))
+
+
+@pytest.mark.skipif(not RUST_BOOK, reason="no Rust book installed by rustup on this machine")
+def test_rust_book_chapter_keeps_every_listing_whole_and_in_order():
+    html = Path(RUST_BOOK[0]).read_text(encoding="utf-8")
+    extracted = html_text(html)
+    blocks = re.findall(r"<pre[^>]*>(.*?)</pre>", html.split("<main>", 1)[1].split("</main>", 1)[0], re.S)
+    assert blocks and extracted.code_kept == extracted.code_blocks == len(blocks)
+    # one listing, as a reader copies it: no hidden lines, entities decoded
+    assert "    let third: &i32 = &v[2];\n    println!(\"The third element is {third}\");" in extracted.text
+    assert "Keyboard shortcuts" not in extracted.text
