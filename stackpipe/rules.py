@@ -710,8 +710,8 @@ class WebRules:
     """CommonCrawl pages (stackpipe.web). `language`: the language given to extracted
     pages (defined in languages.yaml); `quality`: threshold overrides applied on top of
     quality.yaml's for that language, for web pages only (paragraphs make long lines).
-    `main_content`: resiliparse's main-content heuristics (code blocks are checked to
-    survive them)."""
+    `main_content`: resiliparse's main-content heuristics (main-content code blocks are
+    kept whole and in place through them)."""
 
     language: str = "Text"
     main_content: bool = True
