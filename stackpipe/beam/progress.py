@@ -16,7 +16,7 @@ import time
 
 ENVIRONMENT = "STACKPIPE_PROGRESS"
 _INTERVAL_S = 5.0
-_tallies: dict[str, list[float]] = {}  # stage -> [files, bytes, first seen, files at last line]
+_tallies: dict[int, list] = {}  # stage instance -> [name, files, bytes, files at last line, bytes at last line]
 _last_line = [0.0]
 
 
@@ -40,28 +40,29 @@ def is_reporting() -> bool:
     return os.environ.get(ENVIRONMENT) == "1"
 
 
-def progress_line(stages: dict[str, list[float]], now: float) -> str:
-    parts = []
-    for stage, (files, size, start, _) in stages.items():
-        rate = max(now - start, 1e-9)
-        parts.append(f"{stage} {int(files):,} files {size / 1e6:,.1f} MB "
-                     f"({files / rate:,.0f}/s, {size / 1e6 / rate:,.1f} MB/s)")
+def progress_line(moved: list[tuple[str, int, int, int, int]], seconds: float) -> str:
+    """`moved`: (stage, files, bytes, files and bytes since the last line) per stage."""
+    rate = max(seconds, 1e-9)
+    parts = [f"{stage} {files:,} files {size / 1e6:,.1f} MB "
+             f"({new_files / rate:,.0f}/s, {new_bytes / 1e6 / rate:,.1f} MB/s)"
+             for stage, files, size, new_files, new_bytes in moved]
     return f"stackpipe [{os.getpid()}] " + " | ".join(parts)
 
 
-def count(stage: str, size: int) -> None:
-    """One input of `stage`; prints a line when the interval has passed."""
+def count(instance: int, stage: str, size: int) -> None:
+    """One input of `stage` (one stage object: a run may have two stages of one name);
+    prints a line, with rates since the last one, when the interval has passed."""
     now = time.monotonic()
-    tally = _tallies.get(stage)
+    tally = _tallies.get(instance)
     if tally is None:
-        tally = _tallies[stage] = [0, 0, now, 0]
+        tally = _tallies[instance] = [stage, 0, 0, 0, 0]
         if not _last_line[0]:
             _last_line[0] = now
-    tally[0] += 1
-    tally[1] += size
+    tally[1] += 1
+    tally[2] += size
     if now - _last_line[0] >= _INTERVAL_S:
+        moved = [(t[0], t[1], t[2], t[1] - t[3], t[2] - t[4]) for t in _tallies.values() if t[1] != t[3]]
+        for t in _tallies.values():
+            t[3], t[4] = t[1], t[2]
+        print(progress_line(moved, now - _last_line[0]), file=sys.stderr, flush=True)
         _last_line[0] = now
-        moved = {s: t for s, t in _tallies.items() if t[0] != t[3]}
-        for t in moved.values():
-            t[3] = t[0]
-        print(progress_line(moved, now), file=sys.stderr, flush=True)

@@ -53,7 +53,7 @@ class _StageDoFn(beam.DoFn):
 
     def _count(self, kind: str, reason: str, size: int) -> None:
         if kind == "input" and self._progress:
-            progress.count(self._stage, size)
+            progress.count(id(self), self._stage, size)
         slot = self._counts.get((self._stage, kind, reason))
         if slot is None:
             slot = self._counts[(self._stage, kind, reason)] = [0, 0]
