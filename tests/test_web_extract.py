@@ -67,6 +67,11 @@ def test_mdbook_keyboard_help_is_left_out():
     assert "Keyboard shortcuts" not in text and "navigate between chapters" not in text
 
 
+def test_mdbook_menu_bar_title_is_left_out():
+    """The book's title in the bar above every chapter is site furniture, not the chapter's text."""
+    assert "The Rust Programming Language" not in html_text(MDBOOK).text
+
+
 def test_rustdoc_source_line_numbers_are_not_copied():
     listing = ('<div class="example-wrap digits-1"><pre class="rust"><code>'
                '<a href=#1 id=1 data-nosnippet>1</a><span class="kw">pub fn </span>greet() {\n'
@@ -295,6 +300,102 @@ def test_answer_code_on_a_qa_page_is_kept():
             '</div></div></div></div></div></div>')
     text = html_text(page(body)).text
     assert in_order(text, "Use a list comprehension:", "squares = [x * x for x in range(10)]")
+
+
+def test_docbook_table_of_contents_is_left_out():
+    body = ('<div class="chapter"><div class="titlepage"><h1 class="title">4. Memcheck: a memory error detector</h1>'
+            '</div><div class="toc"><p><b>Table of Contents</b></p><dl class="toc">'
+            '<dt><span class="sect1"><a href="#mc-manual.overview">4.1. Overview</a></span></dt>'
+            '<dt><span class="sect1"><a href="#mc-manual.errormsgs">4.2. Explanation of error messages</a></span></dt>'
+            f'</dl></div>{PROSE}<pre class="programlisting">valgrind --tool=memcheck ./prog</pre></div>')
+    text = html_text(page(body)).text
+    assert "Table of Contents" not in text and "4.1. Overview" not in text
+    assert "valgrind --tool=memcheck ./prog" in text
+
+
+def test_npm_table_of_contents_section_is_left_out():
+    body = ('<section id="content"><header class="title"><h1>npm-install</h1></header>'
+            '<section id="table_of_contents"><h2 id="table-of-contents">Table of contents</h2>'
+            '<div id="_table_of_contents"><ul><li><a href="#synopsis">Synopsis</a></li>'
+            '<li><a href="#description">Description</a></li></ul></div></section>'
+            f'<div id="_content"><h2 id="synopsis">Synopsis</h2><pre><code class="language-bash">npm install '
+            f'[&lt;package-spec&gt; ...]</code></pre>{PROSE}</div></section>')
+    text = html_text(page(body)).text
+    assert "Table of contents" not in text and "npm install [<package-spec> ...]" in text
+
+
+def test_sections_after_self_closing_anchors_are_kept():
+    """An XHTML `<a name="x"/>` is an empty anchor, not a link around the rest of the page (gtk-doc)."""
+    sections = "".join(
+        f'<div class="refsect2" lang="en"><h3><a name="xsltFunc{i}"/>xsltFunc{i} ()</h3>'
+        f'<pre class="programlisting">int\txsltFunc{i}\t(xsltTransformContextPtr ctxt)</pre>'
+        f'<p>Does the work number {i} of the transformation for the given context and reports errors.</p></div><hr/>'
+        for i in range(1, 6))
+    body = f'<div class="refsect1" lang="en"><h2>Details</h2><div class="refsect2" lang="en">{sections}</div></div>'
+    extracted = html_text(page(body))
+    assert extracted.code_kept == extracted.code_blocks == 5
+    assert in_order(extracted.text, "int\txsltFunc1\t(", "Does the work number 1", "int\txsltFunc5\t(")
+
+
+def test_code_block_made_of_named_anchors_is_kept():
+    """gtk-doc puts an anchor on every enum value: the block reads as code, not as a cluster of links."""
+    names = ["COPY_TEXT", "PROCESS_NODE", "APPLY_TEMPLATE", "COPY", "COMMENT", "PI", "COPY_OF", "VALUE_OF"]
+    values = "\n".join(f'    <a name="XSLT_TRACE_{name}">XSLT_TRACE_{name}</a> = {1 << i}' for i, name in enumerate(names))
+    listing = (f'<pre class="programlisting">enum <a href="#xsltDebugTraceCodes">xsltDebugTraceCodes</a> {{\n'
+               f'{values}\n}};\n</pre>')
+    body = (f'<div class="refsect1" lang="en"><h2>Details</h2>{PROSE}<div class="refsect2" lang="en">'
+            f'<div class="refsect2" lang="en"><h3><a name="xsltDebugTraceCodes">Enum </a>xsltDebugTraceCodes</h3>'
+            f'{listing}<p></p></div></div></div>')
+    text = html_text(page(body)).text
+    assert "enum xsltDebugTraceCodes {\n    XSLT_TRACE_COPY_TEXT = 1\n" in text and "XSLT_TRACE_VALUE_OF = 128\n};" in text
+
+
+def test_list_item_whose_note_is_mostly_links_keeps_its_code_block():
+    """resiliparse drops a list whose link text is over a fifth of its text; a MkDocs option's note links out."""
+    option = ('<li><p><strong><code>gtag</code></strong>: See the documentation to '
+              '<a href="https://support.example.com/a">Set up Analytics for a website and/or app (GA4)</a> or to '
+              '<a href="https://support.example.com/b">Upgrade to a Google Analytics 4 property</a>.</p>'
+              '<pre class="highlight"><code class="language-yaml">theme:\n    analytics:\n        gtag: G-ABC123'
+              '</code></pre></li>')
+    body = (f'<div class="container"><div class="row"><div class="col-md-9" role="main">{PROSE}<ul><li>'
+            f'<p><strong><code>analytics</code></strong>: Defines the analytics service.</p><ul>{option}</ul></li>'
+            '</ul></div></div></div>')
+    text = html_text(page(body)).text
+    assert "theme:\n    analytics:\n        gtag: G-ABC123" in text and "Set up Analytics" in text
+
+
+def test_list_of_cross_referenced_changes_keeps_its_code_block():
+    """Sphinx's links carry a class and a title; in a list that holds code they are text all the same."""
+    ref = ('<a class="reference internal" href="../library/asyncio-eventloop.html#asyncio.Server.{0}" '
+           'title="asyncio.Server.{0}"><code class="xref py py-meth docutils literal notranslate">'
+           '<span class="pre">Server.{0}()</span></code></a>')
+    items = "".join(f'<li><p>The new {ref.format(name)} method is documented.</p></li>'
+                    for name in ("start_serving", "serve_forever", "is_serving", "get_loop", "close"))
+    listing = ('<div class="highlight-python3 notranslate"><div class="highlight"><pre><span></span>'
+               'srv = await loop.create_server(...)\n\nasync with srv:\n    # some code\n</pre></div></div>')
+    body = (f'<div class="document"><div class="documentwrapper"><div class="bodywrapper"><div class="body" '
+            f'role="main"><section id="asyncio"><h3>asyncio</h3>{PROSE}<ul class="simple">{items}'
+            f'<li><p>Server objects are now asynchronous context managers:</p>{listing}</li></ul></section></div>'
+            '</div></div></div>')
+    text = html_text(page(body)).text
+    assert "srv = await loop.create_server(...)\n\nasync with srv:\n    # some code" in text
+
+def test_sphinx_sidebar_aside_holding_code_is_kept():
+    """docutils renders `.. sidebar::` as an `<aside>`, which resiliparse always leaves out."""
+    sidebar = ('<aside class="sidebar"><p class="sidebar-title">Hello World!</p>'
+               '<div class="highlight-python3 notranslate"><div class="highlight"><pre><span></span>'
+               '<span class="kn">import</span> <span class="nn">asyncio</span>\n</pre></div></div></aside>')
+    body = (f'<div class="document"><div class="documentwrapper"><div class="bodywrapper"><div class="body" '
+            f'role="main"><section id="asyncio">{sidebar}{PROSE}</section></div></div></div></div>')
+    text = html_text(page(body)).text
+    assert "import asyncio" in text and "Hello World!" in text
+
+
+def test_site_sidebar_aside_stays_out():
+    body = (f'<aside class="sidebar"><pre>curl -sL https://example.com/install | sh</pre></aside>'
+            f'<main><article>{PROSE}<pre>make install</pre></article></main>')
+    text = html_text(page(body)).text
+    assert "curl -sL" not in text and "make install" in text
 
 
 RUST_BOOK = sorted(glob.glob("/root/.rustup/toolchains/*/share/doc/rust/html/book/ch08-01-vectors.html")) or sorted(

@@ -43,10 +43,22 @@ GUTTER = re.compile(r"(?:^|\s)(?:linenos|linenodiv|lineno|src-line-numbers|hljs-
 GUTTER_DEPTH = 4  # the block and its nearest ancestors are looked at for a gutter class
 # Block elements inside a code block stand on lines of their own (rustdoc's `where`
 # clauses, highlighters that put each line in a `<div>`).
-LINE_BLOCKS = "div, p, li, tr, h1, h2, h3, h4, h5, h6"
+LINE_BLOCKS = "div, p, li, tr, h1, h2, h3, h4, h5, h6, details, summary"
 # Panels a reader opens with a click (Docusaurus and sphinx-tabs tabs) are main content;
 # resiliparse leaves out every element with a `hidden` attribute.
 HIDDEN_PANELS = "[role=tabpanel][hidden], .tab-pane[hidden], .sphinx-tabs-panel[hidden]"
+# resiliparse leaves out every `<aside>`. One that holds a code block and sits deep in the
+# page is part of the text (docutils' `sidebar` and `topic` directives, in Sphinx 5+), not
+# the site's sidebar (a child or grandchild of `<body>` in the themes looked at): it is
+# unwrapped, its content kept in place.
+ASIDE_DEPTH = 3
+# Links that are page furniture: skip links, heading permalinks (Sphinx, MkDocs,
+# Docusaurus, VitePress, Node.js, rustdoc), "edit this page". resiliparse is told to skip
+# them (extract.SKIPPED); `_deepen` leaves them links.
+FURNITURE_LINKS = ("a[class*=skip], a.headerlink, a.anchor, a.anchor-link, a.hash-link, a.header-anchor, "
+                   "a.heading-anchor, a.anchorjs-link, a.doc-anchor, h1 a.mark, h2 a.mark, h3 a.mark, h4 a.mark, "
+                   "a.theme-edit-this-page, a.edit-this-page, a.edit-link, a.editLink, a[title^='Edit this page' i], "
+                   "a[aria-hidden=true]")
 PRE_STYLE = re.compile(r"white-space\s*:\s*pre", re.IGNORECASE)
 BLOCK_HINTS = ("<pre", "<code", "blob-code", "fragment", "<PRE", "<CODE", "<xmp", "<listing")  # a page worth parsing
 MARKER = "stackpipecode"
@@ -74,16 +86,21 @@ def protect_code_blocks(html: str) -> Protected:
     marker = _marker(html)
     blocks: list[str] = []
     lists: dict[int, LexborNode] = {}
+    asides: dict[int, LexborNode] = {}
     for element in _block_elements(tree.body):
         text = copy_text(element)
         if not text:
             continue
         index = len(blocks)
         blocks.append(text)
-        _mark(element, f" {marker}{index}S ", f" {marker}{index}E ")
-        outer = _outermost_list(element)
-        if outer is not None:
-            lists[outer.mem_id] = outer
+        _mark(element, f" {marker}{index}S ", f" {marker}{index}E ", text)
+        for tag, found in (("ul", lists), ("aside", asides)):
+            outer = _outermost(element, tag)
+            if outer is not None:
+                found[outer.mem_id] = outer
+    for aside in asides.values():  # first: unwrapping keeps the nodes, `_deepen` makes new ones
+        if _depth(aside) >= ASIDE_DEPTH:
+            aside.unwrap()
     for outer in lists.values():
         _deepen(outer)
     for panel in tree.body.css(HIDDEN_PANELS):
@@ -91,10 +108,18 @@ def protect_code_blocks(html: str) -> Protected:
     return Protected(tree.html or html, blocks, marker) if blocks else Protected(html, [], "")
 
 
-def _mark(element: LexborNode, start: str, end: str) -> None:
-    """`start` before the content of `element`, `end` after it; in a table, inside its
-    first and last cells (text right inside a `<table>` moves out of it when parsed)."""
-    cells = element.css("td") if element.tag == "table" else []
+def _mark(element: LexborNode, start: str, end: str, text: str) -> None:
+    """The content of `element` replaced by `text` between `start` and `end`: what
+    resiliparse weighs is the code, not its markup (the anchors gtk-doc puts on every
+    enum value, rustdoc's links on every type would read as a list of links). In a
+    table, the markers go inside its first and last cells instead (text right inside a
+    `<table>` moves out of it when parsed)."""
+    if element.tag != "table":
+        for child in list(element.iter(include_text=True)):
+            child.decompose()
+        element.insert_child(start + text + end)
+        return
+    cells = element.css("td")
     first, last = (cells[0], cells[-1]) if cells else (element, element)
     if first.first_child is not None:
         first.first_child.insert_before(start)
@@ -207,19 +232,35 @@ def _code_is_block(element: LexborNode) -> bool:
     return any(PRE_STYLE.search(style) for style in styles)
 
 
-def _outermost_list(element: LexborNode) -> LexborNode | None:
+def _outermost(element: LexborNode, tag: str) -> LexborNode | None:
+    """The outermost ancestor of `element` that is a `tag` element, if any."""
     node, outer = element.parent, None
     while node is not None and node.tag not in ("body", "-document"):
-        if node.tag == "ul":
+        if node.tag == tag:
             outer = node
         node = node.parent
     return outer
 
 
+def _depth(element: LexborNode) -> int:
+    """How many elements stand between `element` and `<body>`."""
+    depth, node = 0, element.parent
+    while node is not None and node.tag not in ("body", "-document"):
+        depth, node = depth + 1, node.parent
+    return depth
+
+
 def _deepen(ul: LexborNode) -> None:
-    """Put `ul` three `<div>`s deeper. resiliparse takes a `<ul>` near the top of the
-    body for a navigation menu and leaves it out; one that holds a code block is a list
-    of steps or options (npm's docs) and stays."""
+    """Put `ul` three `<div>`s deeper, its links as plain text. resiliparse takes a `<ul>`
+    near the top of the body, or one whose link text is over a fifth of its text, for a
+    navigation menu and leaves it out; one that holds a code block is a list of steps or
+    options (npm's docs, a MkDocs option whose note links to two other sites) and stays.
+    Link targets are no page text, so the text is the same; furniture links stay links,
+    for resiliparse to skip."""
+    furniture = {link.mem_id for link in ul.css(FURNITURE_LINKS)}
+    for link in ul.css("a"):
+        if link.mem_id not in furniture:
+            link.unwrap()
     wrapped = LexborHTMLParser(f"<div><div><div>{ul.html}</div></div></div>").body.first_child
     ul.replace_with(wrapped)
 

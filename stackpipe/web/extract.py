@@ -7,12 +7,15 @@ Text: resiliparse's `extract_plain_text` with its `main_content` heuristics and
 comes out as a reader copies it, where resiliparse put it. What resiliparse is told to
 skip on top of its own heuristics is page furniture that it keeps otherwise: images
 (their alt texts; `alt_texts=False` would also skip `<figure>`, where mdBook puts its
-listings), keyboard-shortcut help, cookie and consent banners, "edit this page" links.
+listings), keyboard-shortcut help, cookie and consent banners, "edit this page" links,
+site title bars and in-page tables of contents. XHTML's self-closing `<a name="x"/>` is
+closed before parsing (`close_anchors`).
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 from resiliparse.extract.html2text import extract_plain_text
@@ -20,7 +23,7 @@ from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
 from stackpipe.records import FileRecord, RawFile, Rejected, content_hash, rejected_from_raw
 from stackpipe.rules import WebRules
-from stackpipe.web.codeblocks import GUTTERS, protect_code_blocks, restore_code_blocks
+from stackpipe.web.codeblocks import FURNITURE_LINKS, GUTTERS, protect_code_blocks, restore_code_blocks
 
 STAGE = "extract"
 # Skipped elements (CSS selectors, for resiliparse's `skip_elements`).
@@ -29,11 +32,15 @@ SKIPPED = (
     "img", "svg", "picture", "video", "audio", "object", "embed", "area", "canvas",
     # line numbers beside code blocks, VitePress's language label above them
     *GUTTERS.split(", "), "div[class*=language-] > span.lang",
-    # skip links, heading permalinks (Sphinx, MkDocs, Docusaurus, VitePress, Node.js, rustdoc)
-    "a[class*=skip]", "a.headerlink", "a.anchor", "a.anchor-link", "a.hash-link", "a.header-anchor",
-    "a.heading-anchor", "a.anchorjs-link", "a.doc-anchor", "h1 a.mark", "h2 a.mark", "h3 a.mark", "h4 a.mark",
+    # skip links, heading permalinks, "edit this page" links
+    *FURNITURE_LINKS.split(", "),
     # rustdoc: version and source links, the toggles' "Expand description"
     ".rightside", ".main-heading .sub-heading", "a.src", "summary.hideme",
+    # site title bars above the page (mdBook's menu bar with the book's title, Bootstrap's navbar)
+    "[role=banner]", ".menu-bar", ".navbar", ".site-header",
+    # in-page tables of contents (DocBook, gtk-doc, Doxygen, AsciiDoc, the npm docs, docutils' `contents`)
+    ".toc", "#toc", ".table-of-contents", "[id$=table-of-contents]", "[id$=table_of_contents]", "nav.contents",
+    "div.topic.contents",
     # keyboard help (mdBook's "Keyboard shortcuts / Press ← or → to navigate between chapters")
     "#mdbook-help-container", "#help-popup", "div[id$=help-popup]", "div[id*=keyboard-shortcuts]",
     "div[class*=keyboard-shortcuts]", "dialog",
@@ -45,6 +52,13 @@ SKIPPED = (
     ".theme-edit-this-page", ".md-content__button", ".edit-this-page", ".edit-link", ".editLink",
     "[title^='Edit this page' i]", ".wy-breadcrumbs-aside",
 )
+# XHTML's self-closing anchor target, `<a name="x"/>` (gtk-doc, the libxml2 devhelp
+# stylesheet, DocBook XSL in XHTML mode): an HTML parser reads it as an open `<a>` that
+# wraps the rest of its block and is re-opened in every block after it, so resiliparse
+# sees whole sections as link text and drops them. Quoted or bare only: in
+# `<a href=x/>` the slash belongs to the unquoted value. Matched from each `/>` back to
+# its `<` (a regex run over every tag of the page costs three times as much).
+ANCHOR_BEFORE_SLASH = re.compile(r"<a(?:\s[^<>]*?[\s\"'])?$", re.IGNORECASE)
 
 
 def page_encoding(data: bytes, content_type: str) -> str:
@@ -77,11 +91,28 @@ def html_text(html: str, main_content: bool = True) -> PageText:
     a reader copies them, each in place, apart from the prose by blank lines. No-break
     spaces (`&nbsp;`, which pydoc and many sites put between the words of code) become
     plain spaces."""
-    protected = protect_code_blocks(html)
+    protected = protect_code_blocks(close_anchors(html))
     text = extract_plain_text(protected.html, preserve_formatting=True, main_content=main_content, alt_texts=True,
                               skip_elements=list(SKIPPED))
     text, kept = restore_code_blocks(text, protected)
     return PageText(text.replace("\xa0", " "), len(protected.blocks), len(kept))
+
+
+def close_anchors(html: str) -> str:
+    """`html` with each self-closing `<a .../>` written as the empty element its XHTML
+    author meant, `<a ...></a>`."""
+    end = html.find("/>")
+    if end < 0:
+        return html
+    pieces, done = [], 0
+    while end >= 0:
+        start = html.rfind("<", done, end)
+        if start >= 0 and html[start + 1:start + 2] in ("a", "A") and ANCHOR_BEFORE_SLASH.match(html, start, end):
+            pieces += [html[done:end], "></a>"]
+            done = end + 2
+        end = html.find("/>", end + 2)
+    pieces.append(html[done:])
+    return "".join(pieces)
 
 
 def extract_page(raw: RawFile, rules: WebRules) -> FileRecord | Rejected:
