@@ -7,6 +7,12 @@ at hundreds of MB/s). The marked lines (each run with the line before it, where 
 words live, for the groups that read context) are joined into one text per group,
 separated by a blank line so no window sees another's context, and analyzed in one
 presidio call.
+
+The searches themselves run only on the lines that one Hyperscan pass over the file
+marks for their group (stackpipe.pii.scan), except the AWS-secret search (a byte
+translation, faster than any regex) and the private-key blocks (which span lines).
+`Prefilter(..., whole_text=True)` runs every search over the whole text instead: the
+reference the tests compare against.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from stackpipe.pii.recognizers import (
     PEM_END,
     TOKEN_PATTERNS,
 )
+from stackpipe.pii.scan import LineGate, caseless, char_offsets
 from stackpipe.rules import IpRules, SecretRules
 
 _EMAIL_AT = re.compile(r"@(?=[\w\-]+\.\w)")
@@ -88,7 +95,7 @@ def _minimal(words: set[str]) -> list[str]:
 class Prefilter:
     """Candidate character ranges of a text, one method per recognizer group."""
 
-    def __init__(self, rules: SecretRules, ip_rules: IpRules | None = None):
+    def __init__(self, rules: SecretRules, ip_rules: IpRules | None = None, *, whole_text: bool = False):
         singles = {w.lower() for w in (*rules.password_words, *rules.key_words)}
         pairs = [p.lower().split() for p in rules.key_word_pairs]
         keywords = _minimal(singles | {second for _, second in pairs})
@@ -105,13 +112,53 @@ class Prefilter:
             any(outside.subnet_of(net) for net in map(ipaddress.ip_network, ip_rules.allow_ranges) if net.version == 6)
             for outside in map(ipaddress.ip_network, ("::/3", "4000::/2", "8000::/1")))
         self._identified_by = re.compile(r"identified[ \t]+by[ \t]+[\"'`]", re.IGNORECASE)  # SQL's password clause
+        self._gate = None if whole_text else LineGate(self._relaxations(keywords))
+
+    def _relaxations(self, keywords: list[str]) -> dict[str, tuple[list[bytes], int]]:
+        """Per line-local group: Hyperscan patterns matching wherever its search below can
+        (any non-ASCII byte stands for a Unicode `\\w` or `\\d`), and how many lines after
+        a matching line it may reach (an assignment's `value:` on the next line)."""
+        ipv6 = rb"[23][0-9A-Fa-f]{3}:[0-9A-Fa-f]{0,4}:" if self._ipv6_in_2000 else rb":[0-9A-Fa-f]{0,4}:"
+        digits = rb"[0-9\x80-\xff]{1,12}"  # `\d{1,3}`: up to three digits of up to four bytes
+        return {
+            "email": ([rb"@[\w\-\x80-\xff]+\.[\w\x80-\xff]"], 0),
+            "ip": ([rb"\." + digits + rb"\." + digits + rb"\.[0-9\x80-\xff]", ipv6], 0),
+            "tokens": ([p.pattern.encode() for p in _TOKEN_PREFILTERS], 0),
+            "urls": ([_URL_USERINFO.pattern.encode(), caseless(_ORACLE_THIN)], 0),
+            "obfuscated_email": ([b"(?i)" + p.encode() for p in OBFUSCATED_EMAIL_PREFILTERS], 0),
+            "assignments": ([caseless(word) for word in keywords] + [caseless("identified")], 1),
+        }
 
     def __call__(self, text: str, groups) -> dict[str, list[tuple[int, int]]]:
         """Candidate ranges of each of `groups` (names of the methods below)."""
-        lowered = text.lower()
-        if len(lowered) != len(text):  # lower() keeps offsets unless some letter changes length
-            lowered = None
-        return {group: getattr(self, group)(text, lowered) for group in groups}
+        if self._gate is None:
+            lowered = _lowered(text)
+            return {group: getattr(self, group)(text, lowered) for group in groups}
+        raw = text.encode("utf-8", "surrogatepass")
+        regions = self._gate.regions(raw)
+        found = {}
+        for group in groups:
+            if group == "aws_secret":
+                found[group] = self.aws_secret(text, None, raw)
+                continue
+            found[group] = self._private_keys(text) if group == "tokens" else []
+            if group in regions:
+                found[group] += self._in_regions(getattr(self, group), text, raw, regions[group])
+        return found
+
+    @staticmethod
+    def _in_regions(search, text: str, raw: bytes, regions: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """`search` over the lines of `regions` (byte ranges of whole lines), joined into one
+        text as `windows` joins them, its ranges mapped back to `text`."""
+        if not text.isascii():
+            regions = list(zip(*[iter(char_offsets(raw, [o for region in regions for o in region]))] * 2))
+        window = _joined(text, regions)
+        found = []
+        for start, end in search(window.joined, _lowered(window.joined)):
+            span = window.to_text(start, end)
+            if span is not None:
+                found.append(span)
+        return found
 
     def email(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
         if "@" not in text:
@@ -139,6 +186,14 @@ class Prefilter:
         for literal, gate in zip(_TOKEN_LITERALS, _TOKEN_GATES):
             if gate in text and literal in text:
                 found += _find_all(text, literal)
+        if self._gate is None:
+            found += self._private_keys(text)
+        return found
+
+    @staticmethod
+    def _private_keys(text: str) -> list[tuple[int, int]]:
+        """A PEM block from its BEGIN line to its END line (read over the whole text: it spans lines)."""
+        found = []
         for m in _PEM_BEGIN.finditer(text) if PEM_BEGIN in text else ():
             end = PEM_END.search(text, m.start())
             found.append((m.start(), end.end() if end else m.end()))
@@ -185,10 +240,11 @@ class Prefilter:
             found += [m.span() for m in self._identified_by.finditer(text)]
         return found
 
-    def aws_secret(self, text: str, lowered: str | None) -> list[tuple[int, int]]:
+    def aws_secret(self, text: str, lowered: str | None, raw: bytes | None = None) -> list[tuple[int, int]]:
         """Runs of exactly 40 base64 characters (the recognizer looks for its context words
         on the run's line and the line before, which `windows` adds)."""
-        data = text.encode("utf-8", "surrogatepass").translate(_BASE64_BYTES)
+        raw = text.encode("utf-8", "surrogatepass") if raw is None else raw
+        data = raw.translate(_BASE64_BYTES)
         found, at = [], data.find(_AWS_SECRET_RUN)
         while at != -1:
             end = data.find(b" ", at + 40)
@@ -197,10 +253,15 @@ class Prefilter:
                 found.append((at, end))
             at = data.find(_AWS_SECRET_RUN, end)
         if found and not text.isascii():  # byte offsets -> character offsets
-            raw = text.encode("utf-8", "surrogatepass")
             found = [(len(raw[:start].decode("utf-8", "surrogatepass")),
                       len(raw[:end].decode("utf-8", "surrogatepass"))) for start, end in found]
         return found
+
+
+def _lowered(text: str) -> str | None:
+    """`text` lower-cased, or None when that moves offsets (some letter changes length)."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else None
 
 
 def _find_all(text: str, literal: str) -> list[tuple[int, int]]:
@@ -237,6 +298,17 @@ class Windows:
         return start + shift, end + shift
 
 
+def _joined(text: str, spans) -> Windows:
+    """The (sorted, disjoint) character `spans` of `text`, joined by separators."""
+    joined_starts, text_starts, at = [], [], 0
+    for start, end in spans:
+        joined_starts.append(at)
+        text_starts.append(start)
+        at += end - start + len(_SEPARATOR)
+    joined = _SEPARATOR.join(text[start:end] for start, end in spans)
+    return Windows(joined=joined, joined_starts=joined_starts, text_starts=text_starts)
+
+
 def windows(text: str, ranges: list[tuple[int, int]], *, line_before: bool = True) -> Windows | None:
     """Whole lines around `ranges` (with `line_before`, each run of lines with the line
     before it), merged."""
@@ -253,10 +325,4 @@ def windows(text: str, ranges: list[tuple[int, int]], *, line_before: bool = Tru
             spans[-1][1] = max(spans[-1][1], line_end)
         else:
             spans.append([line_start, line_end])
-    joined_starts, text_starts, at = [], [], 0
-    for start, end in spans:
-        joined_starts.append(at)
-        text_starts.append(start)
-        at += end - start + len(_SEPARATOR)
-    joined = _SEPARATOR.join(text[start:end] for start, end in spans)
-    return Windows(joined=joined, joined_starts=joined_starts, text_starts=text_starts)
+    return _joined(text, spans)
