@@ -17,7 +17,7 @@ of this machine's standard library and site-packages (files whose sha256(relativ
 is odd; the even half is the calibration corpus of `--write-df`), each drop listed.
 
 Speed: MB/s per core (process CPU time) of `Decontaminator.apply` on the real files in
-this process (one core); with `--compare-previous`, the implementation at git HEAD
+this process (one core), and of `apply_many` in the pipeline stage's batches; with `--compare-previous`, the implementation at git HEAD
 (stackpipe/decontam/tokens.py, windows.py and index.py with ngram_df.npz as last committed)
 on the same files in the same run, the ratio, and whether both keep the same files.
 
@@ -283,6 +283,27 @@ def throughput(decontaminator, records: list[FileRecord], total: int, label: str
     return speed
 
 
+def batched_throughput(decontaminator, records: list[FileRecord], total: int, label: str) -> float:
+    """MB/s per core of `apply_many` on `records` in the batches the Beam stage gives it."""
+    from stackpipe.beam.stages import BATCH_BYTES, BATCH_ELEMENTS
+
+    batches, batch, size = [], [], 0
+    for record in records:
+        batch.append(record)
+        size += record.size_bytes
+        if size >= BATCH_BYTES or len(batch) >= BATCH_ELEMENTS:
+            batches.append(batch)
+            batch, size = [], 0
+    batches += [batch] if batch else []
+    start = time.process_time()
+    for batch in batches:
+        decontaminator.apply_many(batch)
+    speed = total / 1e6 / (time.process_time() - start)
+    print(f"[{label}] throughput batched: {speed:.2f} MB/s per core (apply_many, {len(batches)} batches of "
+          f"<= {BATCH_BYTES / 1e6:.0f} MB or {BATCH_ELEMENTS} files, as the pipeline stage runs it)")
+    return speed
+
+
 def measure(decontaminator, rules, args, label: str) -> None:
     find = decontaminator.find
     rng = random.Random(args.seed)
@@ -365,14 +386,17 @@ def main(argv=None) -> None:
         measure(previous, rules, args, "previous")
     records, total = clean_files(args)
     # the two implementations take turns on the same files in this process (the best pass of each)
-    speed = old = 0.0
+    speed = batched = old = 0.0
     for _ in range(args.repeat):
         speed = max(speed, throughput(decontaminator, records, total, "coverage"))
+        batched = max(batched, batched_throughput(decontaminator, records, total, "coverage"))
         if previous is not None:
             old = max(old, throughput(previous, records, total, "previous"))
+    print(f"speed ratio batched / one file at a time: {batched / speed:.2f}x")
     if previous is not None:
         same = [decontaminator.apply(r) is r for r in records] == [previous.apply(r) is r for r in records]
-        print(f"speed ratio coverage / previous: {speed / old:.2f}x (files kept: {'same' if same else 'DIFFERENT'})")
+        print(f"speed ratio coverage / previous: {speed / old:.2f}x, batched / previous: {batched / old:.2f}x "
+              f"(files kept: {'same' if same else 'DIFFERENT'})")
 
 
 if __name__ == "__main__":

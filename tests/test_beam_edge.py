@@ -44,6 +44,34 @@ def test_stage_routes_drops_and_counts_them():
     assert counter(result, "dropped.too_long") == 1
 
 
+class BatchedDropLong:
+    """A stage with `apply_many`, recording the batch sizes it was given."""
+
+    calls: list[int] = []
+
+    def __call__(self, record):
+        raise AssertionError("a stage with apply_many gets batches")
+
+    def apply_many(self, records):
+        BatchedDropLong.calls.append(len(records))
+        return [drop_long(r) for r in records]
+
+
+def test_batched_stage_routes_and_counts_as_the_per_element_stage():
+    records = [make(f"{i}.py", "x" * (i % 9)) for i in range(40)]
+    pipeline = BeamTestPipeline(runner=FnApiRunner())
+    outputs = pipeline | beam.Create(records) | ApplyStage("length", BatchedDropLong())
+    assert_that(outputs["kept"] | "KeptPaths" >> beam.Map(lambda r: r.path),
+                equal_to([r.path for r in records if len(r.content) <= 5]), label="kept")
+    assert_that(outputs["rejected"] | "Paths" >> beam.Map(lambda r: r.record.path),
+                equal_to([r.path for r in records if len(r.content) > 5]), label="rejected")
+    result = pipeline.run()
+    result.wait_until_finish()
+    assert counter(result, "input") == 40
+    assert counter(result, "kept") + counter(result, "dropped.too_long") == 40
+    assert sum(BatchedDropLong.calls) == 40 and max(BatchedDropLong.calls) > 1
+
+
 def test_stage_name_must_be_snake_case():
     import pytest
 

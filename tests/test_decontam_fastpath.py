@@ -87,3 +87,32 @@ def test_the_least_weight_shortcut_changes_no_hit(real, monkeypatch):
     monkeypatch.setattr(type(real.index), "least_hit_weight", lambda self: 0.0)
     assert [real.find(text) for text in texts] == fast
     assert sum(map(bool, fast)) == 12
+
+
+def test_streams_of_several_texts_equal_each_text_alone():
+    """`streams_many` joins texts for one run of array operations; each text's slice is its
+    own `streams` (defined names and `self.` stay within a text, an unclosed docstring
+    never pairs with the next text's)."""
+    from stackpipe.decontam.tokens import streams, streams_many
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted((STDLIB / "json").glob("*.py"))]
+    texts += ["", "def f(x):\n    return self", ".y\ndef", "g(y)\n\'\'\'unclosed", "\'\'\'\nx\'\'\'  # c", "a // b"]
+    codes, code_bounds, words, word_bounds = streams_many(texts)
+    for i, text in enumerate(texts):
+        alone_codes, alone_words = streams(text)
+        assert codes[code_bounds[i]:code_bounds[i + 1]].tolist() == alone_codes.tolist(), i
+        assert words[word_bounds[i]:word_bounds[i + 1]].tolist() == alone_words.tolist(), i
+
+
+def test_find_many_equals_find_on_real_files_and_copies(real):
+    """Batched lookups give each file `find`'s hits, copies of benchmark problems included."""
+    from stackpipe.decontam import load_benchmarks
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(STDLIB.glob("*.py"))[:120]]
+    problems = load_benchmarks(load_rules().decontam)
+    copies = ["import os\n\n" + "\n".join(p.fields.get("prompt", ()) + p.fields.get("solution", ())) + "\n"
+              for p in problems[:400:20]]
+    mixed = [t for pair in zip(texts, copies + [""] * len(texts)) for t in pair]
+    want = [real.find(t) for t in mixed]
+    assert real.index.find_many(mixed) == want
+    assert sum(1 for hits in want if hits) >= len(copies) // 2

@@ -57,7 +57,7 @@ from typing import Iterable
 import numpy as np
 
 from stackpipe.decontam.benchmarks import REGISTRY, Problem, load_benchmarks
-from stackpipe.decontam.tokens import salt_bits, streams, unmix64, window_hashes, window_sums
+from stackpipe.decontam.tokens import salt_bits, streams, streams_many, unmix64, window_hashes, window_sums
 from stackpipe.decontam.windows import (DocumentFrequency, benchmark_windows, field_stream, packaged_df_path,
                                         text_windows, window_salt)
 from stackpipe.records import FileRecord, Rejected
@@ -254,7 +254,11 @@ class NgramIndex:
     def find(self, text: str) -> list[Hit]:
         """Every benchmark problem `text` covers enough of, by benchmark (registry order)
         and problem id."""
-        covered = self._covered(self.matched_entries(text), self.least_hit_weight())
+        return self._hits(text, self.matched_entries(text))
+
+    def _hits(self, text: str, entries: np.ndarray) -> list[Hit]:
+        """`find`, given the (key, owner) entries matched in `text` (by key)."""
+        covered = self._covered(entries, self.least_hit_weight())
         words = None  # the file's word hashes, needed only for a light field found whole
         # per problem and field: the best found weight and coverage among the field's texts
         best: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
@@ -290,6 +294,51 @@ class NgramIndex:
                     coverage=round(min(cov, 1.0), 3))
                 for (b, p), (f, c, cov, o) in problems.items()]
         return sorted(hits, key=lambda hit: (rank[hit.benchmark], natural_key(hit.problem_id)))
+
+    def find_many(self, texts: list[str]) -> list[list[Hit]]:
+        """`find` of each of `texts`. Their streams and window lookups run as one set of
+        array operations (a small file alone would pay each operation's fixed cost), and
+        only a text where some field has the least weight a hit needs is looked at again,
+        alone, by `find`: the answers are `find`'s."""
+        out: list[list[Hit]] = [[] for _ in texts]
+        if not texts or not len(self.keys):
+            return out
+        codes, code_bounds, words, word_bounds = streams_many(texts)
+        code_files, code_keys = self._found_in_texts(codes, code_bounds, self.n, 0)
+        word_files, word_keys = self._found_in_texts(words, word_bounds, self.word_n, 1)
+        # each (text, key) once, then its (key, owner) entries and each (text, owner)'s weight
+        pairs = np.unique(np.concatenate((code_files, word_files)) * len(self.keys)
+                          + np.concatenate((code_keys, word_keys)))
+        if not len(pairs):
+            return out
+        files, keys = pairs // len(self.keys), pairs % len(self.keys)
+        entries = self._entries(keys)
+        entry_files = np.repeat(files, self._stop[keys] - self._first[keys])
+        text_owners, inverse = np.unique(entry_files * len(self.owners) + self._owners[entries], return_inverse=True)
+        found = np.bincount(inverse, weights=self._weight[entries])
+        # (a hair below `find`'s bound: a sum taken in another order may differ in its last bit)
+        candidates = np.unique(text_owners[found >= self.least_hit_weight() - 1e-9] // len(self.owners))
+        # each text's entries, by key as `matched_entries` gives them (the pairs are sorted)
+        bounds = entry_files.searchsorted(np.stack((candidates, candidates + 1)))
+        for i, start, stop in zip(candidates.tolist(), bounds[0].tolist(), bounds[1].tolist()):
+            out[i] = self._hits(texts[i], entries[start:stop])
+        return out
+
+    def _found_in_texts(self, tokens: np.ndarray, bounds: np.ndarray, k: int, stream: int):
+        """(text, key index) of each window of `k` tokens that lies inside one text
+        (tokens[bounds[i]:bounds[i + 1]]) and is a key of `stream`."""
+        sums = window_sums(tokens, k)
+        keys, order, table = self._streams[stream]
+        at = table.take((sums >> _TOP).view(np.int64)).nonzero()[0]
+        if not len(at):
+            return _NONE, _NONE
+        text_of = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+        at = at[text_of[at] == text_of[at + k - 1]]
+        candidates = sums[at]
+        where = keys.searchsorted(candidates)
+        where[where == len(keys)] = 0
+        hit = keys[where] == candidates
+        return text_of[at[hit]], order[where[hit]]
 
     def match(self, text: str, owner: int, limit: int = 200) -> str:
         """The stretch of `text` from the first to the last window of `owner` found in it
@@ -373,13 +422,20 @@ class Decontaminator:
         return self.index.find(text)
 
     def apply(self, record: FileRecord) -> FileRecord | Rejected:
-        hits = self.find(record.content)
-        if not hits:
-            return record
-        return Rejected(record=replace(record, meta={**record.meta, **hits_meta(hits)}), stage=STAGE,
-                        reason=f"benchmark_{hits[0].benchmark}")
+        return _verdict(record, self.find(record.content))
 
     __call__ = apply
+
+    def apply_many(self, records: list[FileRecord]) -> list[FileRecord | Rejected]:
+        """`apply` of each record, their texts looked up together (`NgramIndex.find_many`)."""
+        return [_verdict(r, hits) for r, hits in zip(records, self.index.find_many([r.content for r in records]))]
+
+
+def _verdict(record: FileRecord, hits: list[Hit]) -> FileRecord | Rejected:
+    if not hits:
+        return record
+    return Rejected(record=replace(record, meta={**record.meta, **hits_meta(hits)}), stage=STAGE,
+                    reason=f"benchmark_{hits[0].benchmark}")
 
 
 def hits_meta(hits: list[Hit]) -> dict[str, str]:

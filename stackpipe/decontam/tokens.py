@@ -257,9 +257,25 @@ def streams(text: str, positions: bool = False):
     `positions`, also the byte offsets (start, end) of each token of both streams and the
     UTF-8 bytes, to show a match."""
     raw = text.encode("utf-8", "surrogatepass")
-    if not raw:
-        empty = np.zeros(0, dtype=np.uint64)
-        return (empty, empty, (np.zeros(0, np.int64),) * 4, b"") if positions else (empty, empty)
+    codes, _, words, _, offsets = _streams_of([raw], positions)
+    return (codes, words, offsets, raw) if positions else (codes, words)
+
+
+def streams_many(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The streams of several texts at once: (code hashes, code bounds, word hashes, word
+    bounds), text i's streams being codes[code_bounds[i]:code_bounds[i + 1]] and words
+    likewise, equal to streams(texts[i]). One run of array operations serves them all, so
+    a small file does not pay each operation's fixed cost alone."""
+    codes, code_bounds, words, word_bounds, _ = _streams_of(
+        [text.encode("utf-8", "surrogatepass") for text in texts], False)
+    return codes, code_bounds, words, word_bounds
+
+
+def _streams_of(raws: list[bytes], positions: bool):
+    """(codes, code bounds, words, word bounds, token offsets or None) of the UTF-8 texts
+    `raws`, joined by a newline: no token crosses it and every comment ends at it (a
+    comment's start depends on its own line only), so each text tokenizes as alone."""
+    raw = b"\n".join(raws) if len(raws) > 1 else raws[0]
     # (numpy finds the nonzero entries of a boolean array several times faster than of bytes)
     padded = np.frombuffer((b" " + raw + b" ").translate(_CLASS_TABLE), dtype=np.uint8)
     is_word = padded == _WORD
@@ -272,19 +288,44 @@ def streams(text: str, positions: bool = False):
     codes = _PUNCT_CODES[first_bytes]
     word_token = _IS_WORD_BYTE[first_bytes]
     codes[word_token] = word_hashes
-    comments = _comment_spans(raw)
-    docstrings = _docstring_spans(raw) if b'"""' in raw or b"'''" in raw else _NO_SPANS
-    code = _outside(starts, comments, docstrings)
-    codes, keep = _normalize_code(codes if code is None else codes[code])
+    if len(raws) > 1:
+        file_starts = np.zeros(len(raws) + 1, dtype=np.int64)  # byte offset of each text, then the end + 1
+        np.cumsum([len(r) + 1 for r in raws], out=file_starts[1:])
+        docstrings = _all_docstring_spans(raws, file_starts)
+        file_of = np.repeat(np.arange(len(raws)), np.diff(starts.searchsorted(file_starts)))  # each token's text
+    else:
+        docstrings = _docstring_spans(raw) if b'"""' in raw or b"'''" in raw else _NO_SPANS
+        file_of = None  # (one text: a file looked at alone)
+    code = _outside(starts, _comment_spans(raw), docstrings)
+    if code is not None:
+        codes = codes[code]
+        file_of = file_of[code] if file_of is not None else None
+    codes, keep = _normalize_code(codes, file_of)
+    if file_of is None:
+        code_bounds, word_bounds = np.array([0, len(codes)]), np.array([0, len(word_hashes)])
+    else:
+        file_of = file_of[keep] if keep is not None else file_of
+        code_bounds = file_of.searchsorted(np.arange(len(raws) + 1))
+        word_bounds = word_starts.searchsorted(file_starts)
     if not positions:
-        return codes, word_hashes
+        return codes, code_bounds, word_hashes, word_bounds, None
     ends = starts + 1
     ends[word_token] = word_ends
     if code is not None:
         starts, ends = starts[code], ends[code]
     if keep is not None:
         starts, ends = starts[keep], ends[keep]
-    return codes, word_hashes, (starts, ends, word_starts, word_ends), raw
+    return codes, code_bounds, word_hashes, word_bounds, (starts, ends, word_starts, word_ends)
+
+
+def _all_docstring_spans(raws: list[bytes], file_starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The docstring spans of each text (an unclosed triple quote never pairs with the next
+    text's), as offsets into the joined bytes."""
+    found = [(spans[0] + file_starts[i], spans[1] + file_starts[i]) for i, r in enumerate(raws)
+             if (b'"""' in r or b"'''" in r) and len((spans := _docstring_spans(r))[0])]
+    if not found:
+        return _NO_SPANS
+    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
 
 
 def _constant_hash(word: bytes) -> np.uint64:
@@ -298,12 +339,12 @@ _NAME_TABLE_BITS = 16
 _PUNCT_INVERSE = np.uint64(pow(int(_K2), -1, 1 << 64))  # _PUNCT_CODES[b] * _PUNCT_INVERSE == b + 1
 
 
-def _normalize_code(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def _normalize_code(codes: np.ndarray, file_of: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     """(normalized code stream, mask of the tokens kept or None for all; `codes` may be
-    overwritten): `self` and the `.` or `,` after it are left out (a function copied into
-    a class as a method matches), and every name a `def` in the text defines is one
-    placeholder token wherever it occurs (a copy with its functions renamed matches; the
-    document frequencies are measured the same way)."""
+    overwritten), `file_of` the text of each token (None: all of one text): `self` and the `.` or `,` after it are
+    left out (a function copied into a class as a method matches), and every name a `def`
+    in a text defines is one placeholder token wherever it occurs in that text (a copy with
+    its functions renamed matches; the document frequencies are measured the same way)."""
     selves = (codes == _SELF).nonzero()[0]
     keep = None
     if len(selves):
@@ -311,23 +352,47 @@ def _normalize_code(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         keep[selves] = False
         after = selves[selves + 1 < len(codes)] + 1
         after = after[(codes[after] == _DOT_COMMA[0]) | (codes[after] == _DOT_COMMA[1])]
+        if file_of is not None:
+            after = after[file_of[after] == file_of[after - 1]]
         keep[after] = False
         codes = codes[keep]
-    defs = (codes[:-1] == _DEF).nonzero()[0]
+        file_of = file_of[keep] if file_of is not None else None
+    defs = codes[:-1] == _DEF
+    if file_of is not None:
+        defs &= file_of[:-1] == file_of[1:]
+    defs = defs.nonzero()[0]
     if len(defs):
         names = codes[defs + 1]
         # a name is a word: `def` followed by punctuation (`'def',` in a keyword list, the
         # quotes being no tokens) defines nothing
-        names = np.unique(names[names * _PUNCT_INVERSE > 256])
+        word = names * _PUNCT_INVERSE > 256
+        names = names[word]
         # the tokens whose low 16 bits are some name's, then the exact test on those few
         table = np.zeros(1 << _NAME_TABLE_BITS, dtype=bool)
         table[names.view(np.uint16)[::4]] = True
         candidates = table[codes.view(np.uint16)[::4]].nonzero()[0]
         if len(candidates):
             found = codes[candidates]
-            at = np.minimum(names.searchsorted(found), len(names) - 1)
-            codes[candidates[names[at] == found]] = _NAME
+            if file_of is None:
+                names = np.unique(names)
+                same = names[np.minimum(names.searchsorted(found), len(names) - 1)] == found
+            else:
+                same = _defined_in_own_text(names, file_of[defs][word], found, file_of[candidates])
+            codes[candidates[same]] = _NAME
     return codes, keep
+
+
+def _defined_in_own_text(names: np.ndarray, name_files: np.ndarray, tokens: np.ndarray,
+                         token_files: np.ndarray) -> np.ndarray:
+    """Mask of the `tokens` that are a name defined in their own text: (token, its text)
+    among the (name, text) pairs, looked up as one sorted integer key per pair."""
+    distinct, rank = np.unique(names, return_inverse=True)
+    width = int(max(name_files.max(), token_files.max())) + 1
+    pairs = np.unique(rank.astype(np.int64) * width + name_files)
+    at = np.minimum(distinct.searchsorted(tokens), len(distinct) - 1)
+    keys = at * width + token_files
+    where = np.minimum(pairs.searchsorted(keys), len(pairs) - 1)
+    return (distinct[at] == tokens) & (pairs[where] == keys)
 
 
 def window_hashes(codes: np.ndarray, k: int, salt: int) -> np.ndarray:
