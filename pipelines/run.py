@@ -28,6 +28,7 @@ from pipelines import curate, dedup, pack, shards, tokenizer
 from stackpipe.beam.progress import reporting
 from stackpipe.beam.options import is_local, make_pipeline, run_to_completion, translated_only
 from stackpipe.beam.shards import RecordsToTables
+from stackpipe.beam.signatures import unit_signature, uri_signature
 from stackpipe.beam.write import clear_outputs, refuse_foreign_manifest, write_bytes_atomically
 from stackpipe.outputs import RUN_MANIFEST_FORMAT, exclusive_output
 from stackpipe.rules import DEFAULT_RULES_DIR, load_rules
@@ -40,8 +41,6 @@ from stackpipe.runconfig import (
     directory_digest,
     load_run_config,
     stage_fingerprint,
-    unit_signature,
-    uri_signature,
 )
 from stackpipe.sources import plan_inputs
 from stackpipe.tokens.manifest import MANIFEST_NAME

@@ -73,3 +73,12 @@ def test_null_turns_a_check_off(rules_copy):
     path = rules_copy / "quality.yaml"
     path.write_text(path.read_text().replace("max_line_length: 1000", "max_line_length: null"))
     assert load_rules(rules_copy).quality.defaults.max_line_length is None
+
+
+def test_missing_required_key_names_file_and_key(rules_copy):
+    path = rules_copy / "fim.yaml"
+    text = path.read_text()
+    assert "    context_length: 8192\n" in text
+    path.write_text(text.replace("    context_length: 8192\n", "", 1))
+    with pytest.raises(RulesError, match=r"fim\.yaml: missing key 'families\.\w+\.context_length'"):
+        load_rules(rules_copy)
