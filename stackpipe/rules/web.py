@@ -101,12 +101,14 @@ def _parse_quality(value: Any, *, file: str, key: str) -> dict:
 
 
 @dataclass(frozen=True, kw_only=True)
-class WebRules:
+class WebRules(Checked):
     """CommonCrawl pages (stackpipe.web). `language`: the language given to extracted
     pages (defined in languages.yaml); `quality`: threshold overrides applied on top of
     quality.yaml's for that language, for web pages only (paragraphs make long lines).
     `main_content`: resiliparse's main-content heuristics (main-content code blocks are
-    kept whole and in place through them)."""
+    kept whole and in place through them). `code_page_min_chars`: the least text a page
+    needs when it holds whole code blocks (a short reference page: one declaration and a
+    sentence), instead of `quality.min_chars` (None: no exception for code pages)."""
 
     language: str = "Text"
     main_content: bool = True
@@ -114,7 +116,9 @@ class WebRules:
     domains: DomainRules = DomainRules()
     classifier: ClassifierRules = ClassifierRules()
     quality: Mapping[str, Any] = parsed_by(_parse_quality, default_factory=dict)
+    code_page_min_chars: int | None = ranged(60, 1)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         # Checked here on their own; on top of quality.yaml's thresholds by `load_rules`.
         apply_thresholds(QualityThresholds(), self.quality, key="quality")
