@@ -84,6 +84,14 @@ def test_printf_templates_are_not_passwords(pii_redactor, line):
 
 
 @pytest.mark.parametrize("line", [
+    "def login(self, password: bytearray):", "def check(pwd: bytes):", "def set_token(token: SecretStr) {",
+    "    def verify(self, password: Password):",
+])
+def test_a_type_closing_a_parameter_list_is_not_a_password(pii_redactor, line):
+    assert found(pii_redactor, line + "\n") == []
+
+
+@pytest.mark.parametrize("line", [
     "--password PASSWORD", "--password $DB_PASSWORD", "--password-file /etc/app/secret",
     "# Usage: app --password <password>", "for token in tokens: pass", 'print "password" "is wrong"',
     '#define PASSWORD_PROMPT "Password: "', "- name: DB_PASSWORD\n  valueFrom: secretKeyRef",

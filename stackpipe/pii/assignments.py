@@ -62,7 +62,8 @@ ASSIGNED_BARE = (_NAME + r"[ \t]*(?:=(?!=)|:(?![:=]))[ \t]*(?P<value>[^\s\"'`,;(
 # a bare value holding , ; ( ) [ ] { } < > (`PASSWORD=pa;s(s`), when it runs to the end of
 # the line (checked not to be code: a call, an index, a generic type, a literal)
 ASSIGNED_BARE_SYMBOLS = (_NAME + r"[ \t]*(?:=(?!=)|:(?![:=]))[ \t]*(?P<value>[^\s\"'`]{1,256})[ \t]*\r?$")
-_BARE_CODE = stdre.compile(r"[\w\])][(\[<]|^[\[{(<]|[;,{(\[]$|\)\.|=>|->|&&|\|\|")
+# (the last: a type closing a parameter list, `def login(self, password: bytearray):`)
+_BARE_CODE = stdre.compile(r"[\w\])][(\[<]|^[\[{(<]|[;,{(\[]$|\)\.|=>|->|&&|\|\||^[A-Za-z_][\w.]*[)\]}]+[:;{,]?$")
 _BARE_SYMBOLS = frozenset(",;()[]{}<>")
 URL_PASSWORD = (r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{1,30}://[^\s:/@'\"]{0,128}:(?P<value>[^\s/'\"]{1,128})"
                 r"@(?=[\w\[])")
