@@ -9,7 +9,9 @@ once to JSONL so both systems read the same bytes. Figures, one per line:
   alphanumeric-fraction rules the way bigcode-dataset writes them), one task, MB/s;
 - their ratio;
 - `stackpipe curate` end to end on Beam's in-process runner, one worker (adds the
-  shuffle for exact dedup and the Parquet writes), MB/s.
+  shuffle for exact dedup and the Parquet writes), MB/s;
+- the bytes each of its grouping steps shuffled (stats.json's `shuffled_bytes`: the
+  licence join, exact dedup, the writers' grouping into shards, ...), one line each.
 
 Usage: python benchmarks/curate.py [--limit-mb 200] [--skip-beam]
 """
@@ -85,12 +87,21 @@ def run_datatrove(directory: Path, work: Path) -> float:
     return time.process_time() - started
 
 
-def run_beam(directory: Path, output: Path) -> float:
+def run_beam(directory: Path, output: Path) -> tuple[float, dict]:
+    """Seconds of `stackpipe curate` end to end, and the stats.json it wrote."""
     from pipelines import curate
 
     started = time.perf_counter()
-    curate.run(["--input", str(directory / "*.jsonl"), "--output", str(output), "--no-progress"])
-    return time.perf_counter() - started
+    stats = curate.run(["--input", str(directory / "*.jsonl"), "--output", str(output), "--no-progress"])
+    return time.perf_counter() - started, stats
+
+
+def shuffle_lines(stats: dict, size_mb: float) -> list[str]:
+    """One line per grouping step: the bytes it shuffled (stats.json's shuffled_bytes)."""
+    lines = [f"bytes shuffled, {stage}/{step}: {size / 1e6:,.2f} MB ({size / 1e6 / size_mb:,.1%} of the input)"
+             for stage, steps in stats.get("shuffled_bytes", {}).items() for step, size in steps.items()]
+    total = stats.get("shuffled_bytes_total", 0)
+    return lines + [f"bytes shuffled, total: {total / 1e6:,.2f} MB ({total / 1e6 / size_mb:,.2f}x the input)"]
 
 
 def main() -> None:
@@ -112,8 +123,11 @@ def main() -> None:
         print(f"datatrove JsonlReader + LambdaFilter (line length, alphanumeric), 1 core: {peer:,.1f} MB/s per core")
         print(f"ratio stackpipe / datatrove: {ours / peer:,.2f}x")
         if not args.skip_beam:
-            beam_mbps = size_mb / run_beam(corpus, work / "curated")
-            print(f"stackpipe curate on Beam FnApiRunner end to end, 1 worker (wall clock): {beam_mbps:,.1f} MB/s")
+            seconds, stats = run_beam(corpus, work / "curated")
+            print(f"stackpipe curate on Beam FnApiRunner end to end, 1 worker (wall clock): "
+                  f"{size_mb / seconds:,.1f} MB/s")
+            for line in shuffle_lines(stats, size_mb):
+                print(line)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ HTML with this package's own parser, writes the pages into a WARC.gz and runs th
 project as a black box: `stackpipe curate --source commoncrawl --no-classifier`. The
 output's `documents/` rows are matched to pages by URL (`path`). Figures per generator
 and split: pages kept, code blocks recovered whole, code lines verbatim, block order,
-hidden lines shown, boilerplate share of output lines, prose recall. The heldout split
-is for reporting only: never tune on it.
+hidden lines shown, boilerplate share of output lines, prose recall; each twice: for
+`extract` (the extract step alone, on every page: `stackpipe.web.extract.extract_page`,
+since curate's rejected rows carry no text) and for `e2e` (curate's kept documents, after
+the quality filter and every later stage), so the figures say which step loses code.
+The heldout split is for reporting only: never tune on it.
 
 Usage: python benchmarks/eval_web.py [--split dev|heldout|both] [--pages 40] [--seed 0]
            [--generators mdbook,sphinx] [--jobs one|per-generator] [--timeout 900] [--keep DIR]
@@ -34,11 +37,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pyarrow.parquet as pq  # noqa: E402
 
+from stackpipe.records import FileRecord, RawFile  # noqa: E402
+from stackpipe.rules import load_rules  # noqa: E402
+from stackpipe.web.extract import extract_page  # noqa: E402
+
 from benchmarks.webpages import collect  # noqa: E402
 from benchmarks.webpages.generators import GENERATORS, UNAVAILABLE  # noqa: E402
 from benchmarks.webpages.score import Counts, score_page  # noqa: E402
 from benchmarks.webpages.truth import page_truth  # noqa: E402
-from benchmarks.webpages.warc import write_warc  # noqa: E402
+from benchmarks.webpages.warc import charset_of, write_warc  # noqa: E402
 
 TARGETS = {"blocks_whole": ">= 99%", "lines_verbatim": ">= 99%", "boilerplate": "<= 2%"}
 HELDOUT_WARNING = ("WARNING: the heldout split is for reporting only; tuning rules or code on "
@@ -91,12 +98,30 @@ def _urls(row: dict) -> set[str]:
     return urls - {""}
 
 
+def extract_pages(pages: list[collect.Page]) -> tuple[dict[str, str], dict[str, float]]:
+    """The extract step alone on `pages`, as curate's extract stage runs it on a WARC
+    response (same Content-Type): text by URL (pages with no text left out) and the CPU
+    seconds each page took."""
+    rules = load_rules().web
+    texts, seconds = {}, {}
+    for page in pages:
+        body = page.path.read_bytes()
+        raw = RawFile(source="commoncrawl", repo="", path=page.url, data=body,
+                      meta={"content_type": f"text/html; charset={charset_of(body)}"})
+        started = time.process_time()
+        record = extract_page(raw, rules)
+        seconds[page.url] = time.process_time() - started
+        if isinstance(record, FileRecord):
+            texts[page.url] = record.content
+    return texts, seconds
+
+
 def pct(num: int, den: int) -> str:
     return f"{100 * num / den:6.2f}%" if den else "    n/a"
 
 
-def report(split: str, name: str, c: Counts, drops: Counter, seconds: float | None) -> None:
-    head = f"eval_web {split:7s} {name:11s}"
+def report(split: str, name: str, step: str, c: Counts, drops: Counter, seconds: float | None) -> None:
+    head = f"eval_web {split:7s} {name:11s} {step:7s}"
     figures = [
         ("pages_kept", pct(c.kept, c.pages), f"({c.kept}/{c.pages} pages)", ""),
         ("blocks_whole", pct(c.blocks_whole, c.blocks), f"({c.blocks_whole}/{c.blocks} blocks)", TARGETS["blocks_whole"]),
@@ -114,7 +139,10 @@ def report(split: str, name: str, c: Counts, drops: Counter, seconds: float | No
         print(f"{head} {label:16s} {value}  {detail:34s}" + (f"  target {target}" if target else ""))
     if drops:
         print(f"{head} {'dropped_by':16s} " + ", ".join(f"{k} {v}" for k, v in drops.most_common()))
-    if seconds is not None and c.html_bytes:
+    if step == "extract" and seconds:
+        print(f"{head} {'mb_s_per_core':16s} {c.html_bytes / 1e6 / seconds:7.1f}  "
+              f"({c.html_bytes / 1e6:.2f} MB HTML in {seconds:.2f} CPU s, extract only)")
+    elif seconds is not None and c.html_bytes:
         print(f"{head} {'curate_s_per_mb':16s} {seconds / (c.html_bytes / 1e6):7.1f}  "
               f"({seconds:.1f} s wall for {c.html_bytes / 1e6:.2f} MB HTML, Beam start-up included)")
 
@@ -148,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"eval_web {'-':7s} {gen.name:11s} unavailable (no pages under {gen.root})")
     for name, why in UNAVAILABLE.items():
         print(f"eval_web {'-':7s} {name:11s} unavailable ({why})")
+    extracted, extract_seconds = extract_pages([p for gen in wanted for p in pages[gen.name]])
     truths = {}
     for gen in wanted:
         for page in pages[gen.name]:
@@ -180,13 +209,24 @@ def main(argv: list[str] | None = None) -> int:
               "(the CLI reports no read-only time, so read vs extract is not split)")
 
     for split in splits:
-        total = Counts()
+        totals = {"extract": Counts(), "e2e": Counts()}
+        table = []
         for gen in wanted:
             group = [p for p in pages[gen.name] if p.split == split]
             if not group:
                 continue
+            ext, ext_drops = Counts(), Counter()
+            for page in group:
+                if page.url not in extracted:
+                    ext_drops["extract.empty_text"] += 1
+                ext.add(score_page(truths[page.key], extracted.get(page.url), page.path.stat().st_size))
+            report(split, gen.name, "extract", ext, ext_drops, sum(extract_seconds[p.url] for p in group))
+            totals["extract"].add(ext)
+            if args.failures and split == "dev":
+                show_failures("extract", group, truths, extracted, args.failures)
             if gen.name in failed:
                 print(f"eval_web {split:7s} {gen.name:11s} not scored: curate {failed[gen.name]}")
+                table.append((gen.name, ext, None))
                 continue
             counts, drops = Counts(), Counter()
             for page in group:
@@ -194,11 +234,15 @@ def main(argv: list[str] | None = None) -> int:
                 if output is None:
                     drops[dropped.get(page.url, "missing")] += 1
                 counts.add(score_page(truths[page.key], output, page.path.stat().st_size))
-            report(split, gen.name, counts, drops, seconds.get(gen.name))
+            report(split, gen.name, "e2e", counts, drops, seconds.get(gen.name))
             if args.failures and split == "dev":
-                show_failures(group, truths, kept, args.failures)
-            total.add(counts)
-        report(split, "ALL", total, Counter(), None)
+                show_failures("e2e", group, truths, kept, args.failures)
+            totals["e2e"].add(counts)
+            table.append((gen.name, ext, counts))
+        split_seconds = sum(extract_seconds[p.url] for gen in wanted for p in pages[gen.name] if p.split == split)
+        for step, total in totals.items():
+            report(split, "ALL", step, total, Counter(), split_seconds if step == "extract" else None)
+        print_table(split, table + [("ALL", totals["extract"], totals["e2e"])])
     if "heldout" in splits:
         print(HELDOUT_WARNING)
     kept_note = f"WARC and outputs kept in {work}" if args.keep else "pass --keep DIR to keep the WARC and outputs"
@@ -208,7 +252,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def show_failures(group, truths, kept, limit: int) -> None:
+def print_table(split: str, rows: list[tuple[str, Counts, Counts | None]]) -> None:
+    """One line per generator: the extract step's figures, then end to end's."""
+    print(f"eval_web {split} table: generator | extract: blocks_whole lines_verbatim boilerplate prose_recall "
+          "| e2e: pages_kept blocks_whole lines_verbatim boilerplate prose_recall")
+    for name, ext, e2e in rows:
+        line = (f"eval_web {split:7s} {name:11s} | {pct(ext.blocks_whole, ext.blocks)} "
+                f"{pct(ext.lines_verbatim, ext.lines)} {pct(ext.boilerplate_lines, ext.output_lines)} "
+                f"{pct(ext.prose_found, ext.prose)} |")
+        if e2e is not None:
+            line += (f" {e2e.kept:3d}/{e2e.pages:<3d} {pct(e2e.blocks_whole, e2e.blocks)} "
+                     f"{pct(e2e.lines_verbatim, e2e.lines)} {pct(e2e.boilerplate_lines, e2e.output_lines)} "
+                     f"{pct(e2e.prose_found, e2e.prose)}")
+        print(line)
+
+
+def show_failures(step: str, group, truths, kept, limit: int) -> None:
     """Print up to `limit` blocks that were not recovered whole (dev debugging only)."""
     from benchmarks.webpages.score import code_form
     from benchmarks.webpages.text import normalise
@@ -221,12 +280,12 @@ def show_failures(group, truths, kept, limit: int) -> None:
         for block in truths[page.key].blocks:
             if code_form(block) not in out and shown < limit:
                 shown += 1
-                print(f"    missed block in {page.url}:\n      " + code_form(block)[:300].replace("\n", "\n      "))
+                print(f"    {step}: missed block in {page.url}:\n      " + code_form(block)[:300].replace("\n", "\n      "))
         leaked = [line for line in (normalise(x) for x in output.split("\n"))
                   if line in truths[page.key].boilerplate]
         if leaked and shown < limit:
             shown += 1
-            print(f"    boilerplate in {page.url}: {leaked[:8]}")
+            print(f"    {step}: boilerplate in {page.url}: {leaked[:8]}")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,12 @@ this process, alternating, and the best step time of each is kept. One line per 
 tokens/s of stackpipe, tokens/s of transformers (SDPA attention), and their ratio
 (target >= 1.3). Threads are pinned (--threads, default 1) so figures are per core.
 
+With --mesh-memory it instead trains one step of --families' first family on 4 gloo
+ranks for each mesh (dp 4 x tp 1, dp 2 x tp 2) and prints, per mesh, the
+largest rank's bytes of parameters + gradients + AdamW state and its peak RSS.
+
 Usage: python benchmarks/train.py [--families codellama,starcoder,starcoder2,deepseek]
-       [--preset debug] [--batch 8] [--seq-len 512] [--steps 6] [--threads 1]
+       [--preset debug] [--batch 8] [--seq-len 512] [--steps 6] [--threads 1] [--mesh-memory]
 """
 
 from __future__ import annotations
@@ -71,6 +75,57 @@ def hf_forward(model, inputs):
     return model(input_ids=inputs, use_cache=False).logits
 
 
+def _local_bytes(tensor: torch.Tensor) -> int:
+    local = tensor.to_local() if hasattr(tensor, "to_local") else tensor
+    return local.numel() * local.element_size()
+
+
+def _mesh_rank(rank: int, world_size: int, port: int, family: str, preset: str, tp: int, batch: int,
+               seq_len: int, results) -> None:
+    import os
+    import resource
+
+    import torch.distributed as dist
+
+    from stackpipe.train.parallel import World, parallelize
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    config = build_config(family, preset, max_seq_len=max(seq_len, 512))
+    with torch.device("meta"):
+        model = build_model(config)
+    world = World(rank=rank, world_size=world_size, device=torch.device("cpu"), tp=tp)
+    model = parallelize(model, world, mode="fsdp", mixed_bf16=False, compile_blocks=False,
+                        activation_checkpointing=False, seed=0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    tokens = real_tokens(batch, seq_len, config.vocab_size)
+    loss = F.cross_entropy(model(tokens[:, :-1]).flatten(0, 1), tokens[:, 1:].flatten())
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    state = sum(_local_bytes(p) + _local_bytes(p.grad) for p in model.parameters())
+    state += sum(_local_bytes(v) for s in optimizer.state.values() for v in s.values() if v.dim())
+    results[rank] = (state, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    dist.destroy_process_group()
+
+
+def mesh_memory(family: str, preset: str, batch: int, seq_len: int) -> None:
+    import socket
+
+    import torch.multiprocessing as mp
+
+    for tp in (1, 2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        results = mp.Manager().dict()
+        mp.spawn(_mesh_rank, args=(4, port, family, preset, tp, batch, seq_len, results), nprocs=4, join=True)
+        state, rss = (max(values) for values in zip(*results.values()))
+        print(f"{family} {preset} 4 gloo ranks dp {4 // tp} x tp {tp}: largest rank holds "
+              f"{state / 2**20:,.1f} MiB of params+grads+AdamW state, peak RSS {rss / 2**20:,.0f} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--families", default=",".join(FAMILIES))
@@ -79,7 +134,12 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=512)
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--mesh-memory", action="store_true",
+                        help="per-rank memory of FSDP x TP meshes on 4 gloo ranks instead of throughput")
     args = parser.parse_args()
+    if args.mesh_memory:
+        mesh_memory(args.families.split(",")[0], args.preset, args.batch, args.seq_len)
+        return
     torch.set_num_threads(args.threads)
     tokens_per_step = args.batch * args.seq_len
     for family in args.families.split(","):

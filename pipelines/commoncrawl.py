@@ -20,15 +20,15 @@ import argparse
 import sys
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from pipelines.curate import execute
+from stackpipe.beam.counting import MeasureShuffle
 from stackpipe.beam.dedup import DropExactDuplicates
+from stackpipe.beam.stage_outputs import StageOutputs, write_stage_outputs
 from stackpipe.beam.stages import ApplyStage
+from stackpipe.beam.submission import check_submission
 from stackpipe.beam.web import DropDuplicateUrls
-from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteRejected, WriteStats
 from stackpipe.curation import CheckQuality, RedactPii, benchmark_decontaminator
-from stackpipe.records import FILE_SCHEMA, record_to_row
 from stackpipe.rules import Rules, load_rules
 from stackpipe.web.classifier import ClassifyPages, load_model
 from stackpipe.web.stages import STAGES, CheckDomains, ExtractPages, ReadWarcs, plan_warcs, web_quality_rules
@@ -58,56 +58,64 @@ def stage_order(model_path: str | None) -> list[str]:
     return [s for s in STAGES if model_path is not None or s != "classify"]
 
 
-def build(pipeline: beam.Pipeline, uris: list[str], rules: Rules, output: str, *, shard_bytes: int,
-          model_path: str | None, materialize: bool = True) -> dict:
-    """Add the CommonCrawl flow to `pipeline`. `model_path` None: no classify stage. With
-    `materialize` off, documents/ is not written (rejected/ and stats.json always are).
+class CurateWarcs(beam.PTransform):
+    """WARC file URIs -> curated code-related web pages: read, domain, extract, url_dedup,
+    classify (with a model), quality, PII, decontamination and exact dedup, with the
+    stage's outputs written under `output` as `stackpipe curate` writes them. Applied to a
+    pipeline.
 
-    Returns {"documents": kept FileRecords, "rejected": Rejected records, "stats": the
-    stats.json document (one element)}.
+    Returns {"documents": kept FileRecords, "stats": the stats.json document}.
+
+    Args:
+      uris: the WARC files (`stackpipe.web.stages.plan_warcs`).
+      rules: the run's rules.
+      output: the stage's output directory.
+      shard_bytes: approximate content bytes per output shard.
+      model_path: the fastText model of code-related pages; None: no classify stage.
+      materialize: write documents/ (rejected/ and stats.json are always written).
     """
-    if model_path is not None:
-        load_model(model_path, rules.web.classifier)  # a wrong path or label fails here, not on a worker
-    files = pipeline | "ListWarcs" >> beam.Create(uris) | "Spread" >> beam.Reshuffle()
-    read = files | ApplyStage("read", ReadWarcs(rules), flat=True)
-    allowed = read["kept"] | ApplyStage("domain", CheckDomains(rules))
-    extracted = allowed["kept"] | ApplyStage("extract", ExtractPages(rules))
-    unique_urls = extracted["kept"] | DropDuplicateUrls()
-    steps = [read, allowed, extracted, unique_urls]
-    if model_path is not None:
-        steps.append(unique_urls["kept"] | ApplyStage("classify", ClassifyPages(rules.web.classifier, model_path)))
-    checked = steps[-1]["kept"] | ApplyStage("quality", CheckQuality(web_quality_rules(rules)))
-    redacted = checked["kept"] | ApplyStage("pii", RedactPii(rules))
-    clean = redacted["kept"] | ApplyStage("decontam", benchmark_decontaminator(rules))
-    unique = clean["kept"] | DropExactDuplicates()
-    steps += [checked, redacted, clean, unique]
-    clean["rejected"] | "DecontamReport" >> WriteDecontamReport(FileSystems.join(output, "decontam_report.json"))
 
-    outputs = {}
-    if materialize:
-        outputs["documents"] = unique["kept"] | "WriteDocuments" >> WriteRecords(
-            FileSystems.join(output, "documents"), FILE_SCHEMA, record_to_row, lambda r: r.id, shard_bytes)
-    rejected = tuple(step["rejected"] for step in steps) | "AllRejected" >> beam.Flatten()
-    outputs["rejected"] = rejected | "WriteRejected" >> WriteRejected(
-        FileSystems.join(output, "rejected"), rules.pii, shard_bytes)
-    languages = unique["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
-    stats = (
-        tuple(step["stats"] for step in steps)
-        | "AllStats" >> beam.Flatten()
-        | WriteStats(FileSystems.join(output, "stats.json"), stage_order(model_path), languages,
-                     outputs, chained=True)
-    )
-    return {"documents": unique["kept"], "rejected": rejected, "stats": stats}
+    def __init__(self, uris: list[str], rules: Rules, output: str, *, shard_bytes: int, model_path: str | None,
+                 materialize: bool = True):
+        super().__init__()
+        if model_path is not None:
+            load_model(model_path, rules.web.classifier)  # a wrong path or label fails here, not on a worker
+        self._uris, self._rules, self._model_path = list(uris), rules, model_path
+        self._spec = StageOutputs(output, tuple(stage_order(model_path)), rules.pii, shard_bytes,
+                                  materialize=materialize, chained=True)
+
+    def expand(self, pbegin):
+        rules, model_path = self._rules, self._model_path
+        files = pbegin | "ListWarcs" >> beam.Create(self._uris)
+        spread = files | "MeasureSpread" >> MeasureShuffle("read", "spread")
+        files = files | "Spread" >> beam.Reshuffle()
+        read = files | ApplyStage("read", ReadWarcs(rules), flat=True, units_total=len(self._uris))
+        allowed = read["kept"] | ApplyStage("domain", CheckDomains(rules))
+        extracted = allowed["kept"] | ApplyStage("extract", ExtractPages(rules))
+        unique_urls = extracted["kept"] | DropDuplicateUrls()
+        steps = [read, allowed, extracted, unique_urls]
+        if model_path is not None:
+            steps.append(unique_urls["kept"] | ApplyStage("classify", ClassifyPages(rules.web.classifier, model_path)))
+        checked = steps[-1]["kept"] | ApplyStage("quality", CheckQuality(web_quality_rules(rules)))
+        redacted = checked["kept"] | ApplyStage("pii", RedactPii(rules))
+        clean = redacted["kept"] | ApplyStage("decontam", benchmark_decontaminator(rules))
+        unique = clean["kept"] | DropExactDuplicates()
+        steps += [checked, redacted, clean, unique]
+        stats = write_stage_outputs(unique["kept"], [s["rejected"] for s in steps],
+                                    [s["stats"] for s in steps] + [spread], self._spec,
+                                    decontaminated=clean["rejected"])
+        return {"documents": unique["kept"], "stats": stats}
 
 
 def run(argv: list[str] | None = None) -> dict:
     """Entry point; returns the stats.json document."""
     args, beam_args = build_parser().parse_known_args(argv)
     rules = load_rules(args.rules)
+    check_submission(beam_args, inputs=args.input, outputs=[args.output], rules=rules)
     uris = plan_warcs(args.input)
     model_path = None if args.no_classifier else args.model
-    stats, elapsed = execute("curate --source commoncrawl", args, beam_args, lambda pipeline: build(
-        pipeline, uris, rules, args.output, shard_bytes=int(args.shard_mb * 1e6), model_path=model_path))
+    stats, elapsed = execute("curate --source commoncrawl", args, beam_args, lambda pipeline: pipeline | CurateWarcs(
+        uris, rules, args.output, shard_bytes=int(args.shard_mb * 1e6), model_path=model_path))
     if stats.get("translated_only"):
         return stats
     read = stats["stages"]["read"]

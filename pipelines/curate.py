@@ -13,11 +13,13 @@ import argparse
 import sys
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
+from stackpipe.beam.counting import MeasureShuffle
 from stackpipe.beam.dedup import DropExactDuplicates
+from stackpipe.beam.stage_outputs import StageOutputs, write_stage_outputs
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteRejected, WriteStats, run_job
+from stackpipe.beam.submission import check_submission
+from stackpipe.beam.write import run_job
 from stackpipe.curation import (
     STAGES,
     AssignLicense,
@@ -30,7 +32,6 @@ from stackpipe.curation import (
     license_key,
     license_maps,
 )
-from stackpipe.records import FILE_SCHEMA, record_to_row
 from stackpipe.rules import Rules, load_rules
 from stackpipe.sources import InputUnit, plan_inputs
 
@@ -52,54 +53,82 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class CurateFiles(beam.PTransform):
+    """Input units -> curated file records: read, decode + language, quality, licence, PII,
+    decontamination and exact dedup (DESIGN §1), with the stage's outputs written under
+    `output` (stackpipe.beam.stage_outputs). Applied to a pipeline.
+
+    Returns {"documents": kept FileRecords, "stats": the stats.json document}.
+
+    Args:
+      units: the planned input units (`stackpipe.sources.plan_inputs`).
+      rules: the run's rules.
+      output: the stage's output directory.
+      shard_bytes: approximate content bytes per output shard.
+      materialize: write documents/ (rejected/ and stats.json are always written).
+    """
+
+    def __init__(self, units: list[InputUnit], rules: Rules, output: str, *, shard_bytes: int,
+                 materialize: bool = True):
+        super().__init__()
+        self._units = list(units)
+        self._rules = rules
+        self._spec = StageOutputs(output, tuple(STAGES), rules.pii, shard_bytes, materialize=materialize,
+                                  chained=True)
+
+    def expand(self, pbegin):
+        rules = self._rules
+        units = pbegin | "ListInputs" >> beam.Create(self._units)
+        spread = units | "MeasureSpread" >> MeasureShuffle("read", "spread")
+        units = units | "Spread" >> beam.Reshuffle()
+        read = units | ApplyStage("read", ReadInputs(rules), flat=True, units_total=len(self._units))
+        decoded = read["kept"] | ApplyStage("decode", DecodeFiles(rules))
+        checked = decoded["kept"] | ApplyStage("quality", CheckQuality(rules))
+        licences = read["kept"] | "JoinLicenceFiles" >> JoinLicenceFiles()
+        licensed = checked["kept"] | ApplyStage("license", AssignLicense(rules),
+                                                side_inputs=(beam.pvalue.AsDict(licences["maps"]),))
+        redacted = licensed["kept"] | ApplyStage("pii", RedactPii(rules))
+        clean = redacted["kept"] | ApplyStage("decontam", benchmark_decontaminator(rules))
+        unique = clean["kept"] | DropExactDuplicates()
+        steps = (read, decoded, checked, licensed, redacted, clean, unique)
+        stats = write_stage_outputs(unique["kept"], [s["rejected"] for s in steps],
+                                    [s["stats"] for s in steps] + [spread, licences["shuffled"]], self._spec,
+                                    decontaminated=clean["rejected"])
+        return {"documents": unique["kept"], "stats": stats}
+
+
 def build(pipeline: beam.Pipeline, units: list[InputUnit], rules: Rules, output: str, *,
           shard_bytes: int, materialize: bool = True) -> dict:
-    """Add the curate flow to `pipeline` (or a PBegin inside a composite).
+    """CurateFiles' steps added at the top of `pipeline` rather than inside one composite:
+    Dataflow then lists each stage and writer as a step of the job (tests/test_deploy.py)."""
+    return CurateFiles(units, rules, output, shard_bytes=shard_bytes, materialize=materialize).expand(pipeline)
 
-    Returns {"documents": kept FileRecords, "stats": the stats.json document}. With
-    `materialize` off, documents/ is not written (rejected/ and stats.json always are).
+
+class JoinLicenceFiles(beam.PTransform):
+    """Raw files -> {"maps": each repository's licence map by (repo, stated licence),
+    "shuffled": the join's shuffle measurements}.
+
+    Built from licence files and keys alone: only licence texts and small keys are
+    shuffled, never file contents, so no worker ever holds a whole repository.
     """
-    units_pc = pipeline | "ListInputs" >> beam.Create(units) | "Spread" >> beam.Reshuffle()
-    read = units_pc | ApplyStage("read", ReadInputs(rules), flat=True)
-    decoded = read["kept"] | ApplyStage("decode", DecodeFiles(rules))
-    checked = decoded["kept"] | ApplyStage("quality", CheckQuality(rules))
-    licensed = checked["kept"] | ApplyStage("license", AssignLicense(rules),
-                                            side_inputs=(beam.pvalue.AsDict(licence_maps(read["kept"])),))
-    redacted = licensed["kept"] | ApplyStage("pii", RedactPii(rules))
-    clean = redacted["kept"] | ApplyStage("decontam", benchmark_decontaminator(rules))
-    unique = clean["kept"] | DropExactDuplicates()
-    clean["rejected"] | "DecontamReport" >> WriteDecontamReport(FileSystems.join(output, "decontam_report.json"))
 
-    outputs = {}
-    if materialize:
-        outputs["documents"] = unique["kept"] | "WriteDocuments" >> WriteRecords(
-            FileSystems.join(output, "documents"), FILE_SCHEMA, record_to_row, lambda r: r.id, shard_bytes)
-    outputs["rejected"] = (
-        (read["rejected"], decoded["rejected"], checked["rejected"], licensed["rejected"], redacted["rejected"],
-         clean["rejected"], unique["rejected"])
-        | "AllRejected" >> beam.Flatten()
-        | "WriteRejected" >> WriteRejected(FileSystems.join(output, "rejected"), rules.pii, shard_bytes)
-    )
-    languages = unique["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
-    stats = (
-        (read["stats"], decoded["stats"], checked["stats"], licensed["stats"], redacted["stats"], clean["stats"],
-         unique["stats"])
-        | "AllStats" >> beam.Flatten()
-        | WriteStats(FileSystems.join(output, "stats.json"), list(STAGES), languages, outputs, chained=True)
-    )
-    return {"documents": unique["kept"], "stats": stats}
+    def expand(self, raw_files):
+        texts = raw_files | "LicenseFiles" >> beam.FlatMap(license_file_text)
+        keys = raw_files | "LicenseKeys" >> beam.Map(license_key)
+        distinct = keys | "DistinctKeys" >> beam.Distinct()
+        maps = ({"license_files": texts, "stated": distinct}
+                | "JoinLicenseFiles" >> beam.CoGroupByKey()
+                | "LicenseMaps" >> beam.FlatMap(license_maps))
+        shuffled = ((texts | "MeasureTexts" >> MeasureShuffle("license", "join"),
+                     distinct | "MeasureKeys" >> MeasureShuffle("license", "join"),
+                     keys | "MeasureDistinct" >> MeasureShuffle("license", "distinct_keys"))
+                    | "AllShuffles" >> beam.Flatten())
+        return {"maps": maps, "shuffled": shuffled}
 
 
 def licence_maps(raw_files):
-    """Each repository's licence map, by (repo, stated licence), from its licence files and
-    keys alone: only licence texts and small keys are shuffled, never file contents, so no
-    worker ever holds a whole repository."""
-    return (
-        {"license_files": raw_files | "LicenseFiles" >> beam.FlatMap(license_file_text),
-         "stated": raw_files | "LicenseKeys" >> beam.Map(license_key) | "DistinctKeys" >> beam.Distinct()}
-        | "JoinLicenseFiles" >> beam.CoGroupByKey()
-        | "LicenseMaps" >> beam.FlatMap(license_maps)
-    )
+    """The licence maps of JoinLicenceFiles, alone."""
+    return (raw_files | "JoinLicenceFiles" >> JoinLicenceFiles())["maps"]
 
 
 OUTPUTS = ("documents/part-*", "rejected/part-*", "stats.json", "decontam_report.json")
@@ -115,16 +144,18 @@ def run(argv: list[str] | None = None) -> dict:
     """Entry point; returns the stats.json document."""
     args, beam_args = build_parser().parse_known_args(argv)
     rules = load_rules(args.rules)
+    check_submission(beam_args, inputs=args.input, outputs=[args.output], rules=rules)
     units = plan_inputs(args.input, rules.sources)
-    stats, elapsed = execute("curate", args, beam_args, lambda pipeline: build(
-        pipeline, units, rules, args.output, shard_bytes=int(args.shard_mb * 1e6)))
+    stats, elapsed = execute("curate", args, beam_args, lambda pipeline: pipeline | CurateFiles(
+        units, rules, args.output, shard_bytes=int(args.shard_mb * 1e6)))
     if stats.get("translated_only"):
         return stats
     read = stats["stages"]["read"]
     print(
         f"stackpipe curate: {stats['input_files']:,} files ({read['input_bytes'] / 1e6:,.1f} MB) in "
         f"{elapsed:,.1f} s ({read['input_bytes'] / 1e6 / elapsed:,.1f} MB/s); kept {stats['documents']:,}, "
-        f"rejected {stats['rejected']:,}; conservation {'ok' if stats['conservation'] else 'BROKEN'}; "
+        f"rejected {stats['rejected']:,}; shuffled {stats.get('shuffled_bytes_total', 0) / 1e6:,.1f} MB; "
+        f"conservation {'ok' if stats['conservation'] else 'BROKEN'}; "
         f"output {args.output}",
         file=sys.stderr,
     )

@@ -17,20 +17,15 @@ import sys
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.io.parquetio import ReadFromParquet
 
+from stackpipe.beam.counting import MeasureShuffle
+from stackpipe.beam.inputs import ReadDocuments, completed_documents
 from stackpipe.beam.near_dedup import ClusterNearDuplicates
-from stackpipe.beam.inputs import completed_documents
-from stackpipe.beam.write import WriteRecords, WriteRejected, WriteStats, run_job
+from stackpipe.beam.stage_outputs import WRITE_STAGE, StageOutputs, write_stage_outputs
+from stackpipe.beam.submission import check_submission
+from stackpipe.beam.write import WriteRecords, run_job
 from stackpipe.dedup.near import LEVELS, STAGE, cluster_row
-from stackpipe.records import (
-    CLUSTER_SCHEMA,
-    FILE_SCHEMA,
-    PACKED_SCHEMA,
-    packed_record_to_row,
-    record_to_row,
-    row_to_record,
-)
+from stackpipe.records import CLUSTER_SCHEMA
 from stackpipe.rules import load_rules
 
 DEFAULT_SHARD_MB = 256
@@ -79,49 +74,56 @@ def input_is_packed(pattern: str) -> bool:
     return "files" in names
 
 
-def read_records(pipeline: beam.Pipeline, pattern: str):
-    """FileRecords (or packed samples) from Parquet documents."""
-    return (pipeline
-            | "ReadDocuments" >> ReadFromParquet(pattern)
-            | "ToRecords" >> beam.Map(row_to_record))
+class NearDedup(beam.PTransform):
+    """Records -> near-deduplicated records (MinHash-LSH, DESIGN §1), with the stage's
+    outputs written under `output`: documents/ (when materialized), rejected/, clusters/
+    and stats.json.
 
+    Returns {"documents": kept records, "stats": the stats.json document}.
 
-def build(pipeline: beam.Pipeline, pattern: str, rules, output: str, *, level: str, verify: bool, packed: bool,
-          shard_bytes: int):
-    return build_from_records(read_records(pipeline, pattern), rules, output, level=level, verify=verify,
-                              packed=packed, shard_bytes=shard_bytes)["stats"]
+    Args:
+      rules: the run's rules (`dedup` and `pii`).
+      output: the stage's output directory.
+      level: "file" (each file a unit) or "repo" (each repository one unit, dropped whole).
+      verify: check candidate pairs' exact Jaccard before clustering.
+      packed: the records are packed repository samples (written with PACKED_SCHEMA).
+      shard_bytes: approximate content bytes per output shard.
+      materialize: write documents/ (rejected/, clusters/ and stats.json are always written).
+    """
 
+    def __init__(self, rules, output: str, *, level: str, verify: bool, packed: bool, shard_bytes: int,
+                 materialize: bool = True):
+        super().__init__()
+        if level not in LEVELS:
+            raise ValueError(f"near-dedup level must be one of {', '.join(LEVELS)}, got {level!r}")
+        self._rules, self._level, self._verify = rules, level, verify
+        self._spec = StageOutputs(output, (STAGE,), rules.pii, shard_bytes, materialize=materialize, packed=packed)
 
-def build_from_records(records, rules, output: str, *, level: str, verify: bool, packed: bool, shard_bytes: int,
-                       materialize: bool = True) -> dict:
-    """Near-dedup a PCollection of records; returns {"documents": kept records, "stats": stats document}."""
-    result = records | "ClusterNearDuplicates" >> ClusterNearDuplicates(rules.dedup, level=level, verify=verify)
-    schema, to_row = (PACKED_SCHEMA, packed_record_to_row) if packed else (FILE_SCHEMA, record_to_row)
-    outputs = {}
-    if materialize:
-        outputs["documents"] = result["kept"] | "WriteDocuments" >> WriteRecords(
-            FileSystems.join(output, "documents"), schema, to_row, lambda r: r.id, shard_bytes)
-    outputs["rejected"] = result["rejected"] | "WriteRejected" >> WriteRejected(
-        FileSystems.join(output, "rejected"), rules.pii, shard_bytes)
-    outputs["clusters"] = result["clusters"] | "WriteClusters" >> WriteRecords(
-        FileSystems.join(output, "clusters"), CLUSTER_SCHEMA, cluster_row, lambda d: d.unit_id, shard_bytes,
-        size_of=lambda d: 100)
-    languages = result["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
-    stats = result["stats"] | WriteStats(FileSystems.join(output, "stats.json"), [STAGE], languages, outputs)
-    return {"documents": result["kept"], "stats": stats}
+    def expand(self, records):
+        result = records | "ClusterNearDuplicates" >> ClusterNearDuplicates(
+            self._rules.dedup, level=self._level, verify=self._verify)
+        clusters = result["clusters"] | "WriteClusters" >> WriteRecords(
+            FileSystems.join(self._spec.directory, "clusters"), CLUSTER_SCHEMA, cluster_row, lambda d: d.unit_id,
+            self._spec.shard_bytes, size_of=lambda d: 100)
+        measured = result["clusters"] | "MeasureClustersShuffle" >> MeasureShuffle(WRITE_STAGE, "clusters")
+        stats = write_stage_outputs(result["kept"], [result["rejected"]], [result["stats"], measured], self._spec,
+                                    written={"clusters": clusters})
+        return {"documents": result["kept"], "stats": stats}
 
 
 def run(argv: list[str] | None = None) -> dict:
     """Entry point; returns the stats.json document."""
     args, beam_args = build_parser().parse_known_args(argv)
     rules = load_rules(args.rules)
+    check_submission(beam_args, inputs=[args.input], outputs=[args.output])
     pattern = input_pattern(args.input)
     packed = input_is_packed(pattern)
     verify = args.verify if args.verify is not None else (args.level == "file" and rules.dedup.verify_file_level)
     stats, elapsed = run_job("dedup", args.output, [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json"], beam_args,
-                             args.workers, lambda pipeline: build(
-                                 pipeline, pattern, rules, args.output, level=args.level, verify=verify,
-                                 packed=packed, shard_bytes=int(args.shard_mb * 1e6)))
+                             args.workers, lambda pipeline: pipeline
+                             | ReadDocuments(pattern)
+                             | NearDedup(rules, args.output, level=args.level, verify=verify, packed=packed,
+                                         shard_bytes=int(args.shard_mb * 1e6)))
     if stats.get("translated_only"):
         return stats
     stage = stats["stages"][STAGE]

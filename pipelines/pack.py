@@ -18,15 +18,15 @@ from dataclasses import replace
 import apache_beam as beam
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.io.parquetio import ReadFromParquet
 
-from stackpipe.beam.inputs import completed_documents
+from stackpipe.beam.inputs import ReadDocuments, completed_documents
 from stackpipe.beam.pack import SAMPLES_STAGE, PackRepositories
+from stackpipe.beam.stage_outputs import StageOutputs, write_stage_outputs
 from stackpipe.beam.stages import ApplyStage
-from stackpipe.beam.write import WriteDecontamReport, WriteRecords, WriteRejected, WriteStats, run_job
+from stackpipe.beam.submission import check_submission
+from stackpipe.beam.write import run_job
 from stackpipe.curation import benchmark_decontaminator
 from stackpipe.packing.sample import STAGE
-from stackpipe.records import PACKED_SCHEMA, packed_record_to_row, row_to_record
 from stackpipe.rules import load_rules
 
 DEFAULT_SHARD_MB = 256
@@ -71,48 +71,49 @@ def input_pattern(directory: str) -> str:
                          "(looked for documents/*.parquet and *.parquet)")
 
 
-def build(pipeline: beam.Pipeline, pattern: str, rules, output: str, *, shard_bytes: int):
-    records = (pipeline
-               | "ReadDocuments" >> ReadFromParquet(pattern)
-               | "ToRecords" >> beam.Map(row_to_record))
-    return build_from_records(records, rules, output, shard_bytes=shard_bytes)["stats"]
+class PackFiles(beam.PTransform):
+    """File records -> dependency-ordered repository samples (DeepSeek-Coder Algorithm 1),
+    decontaminated again as samples, with the stage's outputs written under `output`:
+    documents/ (when materialized), rejected/, decontam_report.json and stats.json
+    (stage `pack` counts files, `pack_samples` samples).
 
+    Returns {"documents": the samples, "stats": the stats.json document}.
 
-def build_from_records(records, rules, output: str, *, shard_bytes: int, materialize: bool = True) -> dict:
-    """Pack a PCollection of file records; returns {"documents": samples, "stats": stats document}."""
-    result = records | "PackRepositories" >> PackRepositories(rules.pack)
-    # Again on the samples: benchmark code split over several files can match only once joined.
-    clean = result["kept"] | ApplyStage("decontam", benchmark_decontaminator(rules))
-    clean["rejected"] | "DecontamReport" >> WriteDecontamReport(FileSystems.join(output, "decontam_report.json"))
-    outputs = {}
-    if materialize:
-        outputs["documents"] = clean["kept"] | "WriteDocuments" >> WriteRecords(
-            FileSystems.join(output, "documents"), PACKED_SCHEMA, packed_record_to_row, lambda r: r.id, shard_bytes)
-    outputs["rejected"] = (
-        (result["rejected"], clean["rejected"])
-        | "AllRejected" >> beam.Flatten()
-        | "WriteRejected" >> WriteRejected(FileSystems.join(output, "rejected"), rules.pii, shard_bytes)
-    )
-    languages = clean["kept"] | "ByLanguage" >> beam.Map(lambda r: (r.language, (1, r.size_bytes)))
-    stats = (
-        (result["stats"], clean["stats"])
-        | "AllStats" >> beam.Flatten()
-        | WriteStats(FileSystems.join(output, "stats.json"), [STAGE, SAMPLES_STAGE, "decontam"], languages, outputs)
-    )
-    return {"documents": clean["kept"], "stats": stats}
+    Args:
+      rules: the run's rules (`pack`, `decontam`, `pii`).
+      output: the stage's output directory.
+      shard_bytes: approximate content bytes per output shard.
+      materialize: write documents/ (rejected/ and stats.json are always written).
+    """
+
+    def __init__(self, rules, output: str, *, shard_bytes: int, materialize: bool = True):
+        super().__init__()
+        self._rules = rules
+        self._spec = StageOutputs(output, (STAGE, SAMPLES_STAGE, "decontam"), rules.pii, shard_bytes,
+                                  materialize=materialize, packed=True)
+
+    def expand(self, records):
+        result = records | "PackRepositories" >> PackRepositories(self._rules.pack)
+        # Again on the samples: benchmark code split over several files can match only once joined.
+        clean = result["kept"] | ApplyStage("decontam", benchmark_decontaminator(self._rules))
+        stats = write_stage_outputs(clean["kept"], [result["rejected"], clean["rejected"]],
+                                    [result["stats"], clean["stats"]], self._spec, decontaminated=clean["rejected"])
+        return {"documents": clean["kept"], "stats": stats}
 
 
 def run(argv: list[str] | None = None) -> dict:
     """Entry point; returns the stats.json document."""
     args, beam_args = build_parser().parse_known_args(argv)
     rules = load_rules(args.rules)
+    check_submission(beam_args, inputs=[args.input], outputs=[args.output])
     if args.max_chars is not None:
         rules = replace(rules, pack=replace(rules.pack, max_chars=args.max_chars))
     pattern = input_pattern(args.input)
     stats, elapsed = run_job("pack", args.output, [f"{kind}/part-*" for kind in OUTPUTS] + ["stats.json",
                                                                                          "decontam_report.json"],
-                             beam_args, args.workers, lambda pipeline: build(
-                                 pipeline, pattern, rules, args.output, shard_bytes=int(args.shard_mb * 1e6)))
+                             beam_args, args.workers, lambda pipeline: pipeline
+                             | ReadDocuments(pattern)
+                             | PackFiles(rules, args.output, shard_bytes=int(args.shard_mb * 1e6)))
     if stats.get("translated_only"):
         return stats
     files, samples = stats["stages"][STAGE], stats["stages"].get(SAMPLES_STAGE, {"kept": 0})

@@ -1,6 +1,8 @@
 """`stackpipe run CONFIG.yaml`: the whole flow — sources -> curate -> dedup -> pack -> shards.
 
-Every source is curated on its own and carried to its own shard set, all in one Beam job;
+Every source is curated on its own and carried to its own shard set, all in one Beam job,
+each stage one composite transform under the label SOURCE/STAGE: `CurateFiles` (or
+`CurateWarcs`), `NearDedup`, `PackFiles`, `TokenizeShards`;
 the run's `manifest.json` records the sources' target proportions and the trainer's
 `--data` blend that realises them. Each stage writes its outputs under OUTPUT/<source>/
 and, once complete, a `_stage.json` with its fingerprint. A rerun (after a crash or a
@@ -24,11 +26,16 @@ from dataclasses import dataclass, replace
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines import curate, dedup, pack, shards, tokenizer
+from pipelines import tokenizer
+from pipelines.curate import CurateFiles
+from pipelines.dedup import NearDedup
+from pipelines.pack import PackFiles
+from pipelines.shards import TokenizeShards
+from stackpipe.beam.inputs import ReadDocuments
 from stackpipe.beam.progress import reporting
 from stackpipe.beam.options import is_local, make_pipeline, run_to_completion, translated_only
-from stackpipe.beam.shards import RecordsToTables
 from stackpipe.beam.signatures import unit_signature, uri_signature
+from stackpipe.beam.submission import check_submission
 from stackpipe.beam.write import clear_outputs, refuse_foreign_manifest, write_bytes_atomically
 from stackpipe.outputs import RUN_MANIFEST_FORMAT, exclusive_output
 from stackpipe.rules import DEFAULT_RULES_DIR, load_rules
@@ -131,17 +138,6 @@ def _marker_writer(stage: Stage):
     return write
 
 
-class _Scoped(beam.PTransform):
-    """Applies `fn(pvalue)` inside a named composite, so each source's stages get unique labels."""
-
-    def __init__(self, fn):
-        super().__init__()
-        self._fn = fn
-
-    def expand(self, pvalue):
-        return self._fn(pvalue)
-
-
 def _documents_pattern(stage: Stage) -> str:
     return FileSystems.join(stage.directory, "documents", "*.parquet")
 
@@ -158,8 +154,7 @@ def add_source(pipeline: beam.Pipeline, config: RunConfig, source: SourceConfig,
     records = None
     if first > 0:
         previous = stages[first - 1]
-        records = pipeline | f"{source.name}/read-{previous.name}" >> _Scoped(
-            lambda p: dedup.read_records(p, _documents_pattern(previous)))
+        records = pipeline | f"{source.name}/read-{previous.name}" >> ReadDocuments(_documents_pattern(previous))
     packed = any(s.name == "packed" for s in stages[:first])  # repo level: dedup reads packed samples
     for stage in stages[first:]:
         if stage.name == "shards" and bound is None:
@@ -167,20 +162,20 @@ def add_source(pipeline: beam.Pipeline, config: RunConfig, source: SourceConfig,
         clear_outputs(stage.directory, SHARD_OUTPUTS if stage.name == "shards" else DOCUMENT_OUTPUTS)
         label = f"{source.name}/{stage.name}"
         if stage.name == "curated":
-            result = pipeline | label >> _Scoped(lambda p: _curate(p, source, units, rules, stage, shard_bytes))
+            result = pipeline | label >> _curation(source, units, rules, stage, shard_bytes)
         elif stage.name == "dedup":
             verify = config.verify if config.verify is not None else (
                 config.level == "file" and rules.dedup.verify_file_level)
-            result = records | label >> _Scoped(lambda r: dedup.build_from_records(
-                r, rules, stage.directory, level=config.level, verify=verify, packed=packed, shard_bytes=shard_bytes,
-                materialize=stage.materialize))
+            result = records | label >> NearDedup(rules, stage.directory, level=config.level, verify=verify,
+                                                  packed=packed, shard_bytes=shard_bytes,
+                                                  materialize=stage.materialize)
         elif stage.name == "packed":
-            result = records | label >> _Scoped(lambda r: pack.build_from_records(
-                r, rules, stage.directory, shard_bytes=shard_bytes, materialize=stage.materialize))
+            result = records | label >> PackFiles(rules, stage.directory, shard_bytes=shard_bytes,
+                                                  materialize=stage.materialize)
         else:
-            manifest = records | label >> _Scoped(lambda r: shards.build_from_tables(
-                r | "ToTables" >> RecordsToTables(), bound, settings, stage.directory, family_name=config.family,
-                input_uri=stages[-2].directory, shard_bytes=shard_bytes))
+            manifest = records | label >> TokenizeShards(bound, settings, stage.directory, family_name=config.family,
+                                                         input_uri=stages[-2].directory, shard_bytes=shard_bytes,
+                                                         from_records=True)
             manifest | f"{label}/mark" >> beam.Map(_marker_writer(stage))
             break
         packed = packed or stage.name == "packed"
@@ -190,13 +185,13 @@ def add_source(pipeline: beam.Pipeline, config: RunConfig, source: SourceConfig,
     return [s.name for s in stages[first:] if s.name != "shards" or bound is not None]
 
 
-def _curate(pbegin, source: SourceConfig, units, rules, stage: Stage, shard_bytes: int) -> dict:
+def _curation(source: SourceConfig, units, rules, stage: Stage, shard_bytes: int) -> beam.PTransform:
     if source.kind == "commoncrawl":
-        from pipelines import commoncrawl
+        from pipelines.commoncrawl import CurateWarcs
 
-        return commoncrawl.build(pbegin, units, rules, stage.directory, shard_bytes=shard_bytes,
-                                 model_path=source.model or None, materialize=stage.materialize)
-    return curate.build(pbegin, units, rules, stage.directory, shard_bytes=shard_bytes, materialize=stage.materialize)
+        return CurateWarcs(units, rules, stage.directory, shard_bytes=shard_bytes, model_path=source.model or None,
+                           materialize=stage.materialize)
+    return CurateFiles(units, rules, stage.directory, shard_bytes=shard_bytes, materialize=stage.materialize)
 
 
 def train_run_tokenizer(config: RunConfig, plans: dict[str, list[Stage]], rules, path: str) -> str:
@@ -228,6 +223,8 @@ def run(argv: list[str] | None = None) -> dict:
         config = replace(config, output=args.output)
     if args.family is not None:
         config = replace(config, family=args.family)
+    check_submission(list(config.beam_args) + extra_beam_args, inputs=[uri for s in config.sources for uri in s.inputs],
+                     outputs=[config.output], rules=load_rules(config.rules or None))
     refuse_foreign_manifest(FileSystems.join(config.output, RUN_MANIFEST), RUN_MANIFEST_FORMAT)
     with exclusive_output(config.output, "run"):
         return _run_locked(config, args, extra_beam_args)

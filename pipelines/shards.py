@@ -18,7 +18,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.parquetio import ReadFromParquetBatched
 
 from stackpipe.beam.inputs import completed_documents
-from stackpipe.beam.shards import TokenizeRecords, WriteShards
+from stackpipe.beam.shards import RecordsToTables, TokenizeRecords, WriteShards
+from stackpipe.beam.submission import check_submission
 from stackpipe.beam.write import refuse_foreign_manifest, run_job
 from stackpipe.outputs import SHARD_MANIFEST_PREFIX
 from stackpipe.rules import load_rules
@@ -82,26 +83,46 @@ def load_bound_tokenizer(path: str, family_name: str, rules) -> FamilyTokenizer:
     return bind_family(text, family_name, family, source=path)
 
 
-def build(pipeline: beam.Pipeline, pattern: str, columns: list[str], bound: FamilyTokenizer,
-          settings: SampleSettings, output: str, *, family_name: str, input_uri: str, shard_bytes: int):
-    tables = pipeline | "ReadDocuments" >> ReadFromParquetBatched(pattern, columns=columns)
-    return build_from_tables(tables, bound, settings, output, family_name=family_name, input_uri=input_uri,
-                             shard_bytes=shard_bytes)
+class TokenizeShards(beam.PTransform):
+    """Documents -> tokenized, FIM-ready Parquet shards under `output`, then its
+    manifest.json (written last) and a copy of the tokenizer.
 
+    Applied to pyarrow Tables of documents (ReadFromParquetBatched), or with
+    `from_records` to records (files or packed samples) of an earlier stage of the same
+    job. Returns the manifest (one element).
 
-def build_from_tables(tables, bound: FamilyTokenizer, settings: SampleSettings, output: str, *, family_name: str,
-                      input_uri: str, shard_bytes: int):
-    """Tokenize pyarrow Tables of documents into shards; returns the manifest PCollection."""
-    tokenized = tables | "TokenizeRecords" >> TokenizeRecords(bound, settings)
-    fields = {"family_name": family_name, "fim": fim_settings(settings.family, settings.fim), "seed": settings.seed,
-              "max_tokens": settings.max_tokens, "input_uri": input_uri}
-    return tokenized | "WriteShards" >> WriteShards(output, bound, fields, shard_bytes)
+    Args:
+      bound: the family-bound tokenizer.
+      settings: FIM, seed and row length settings.
+      output: the shard directory.
+      family_name: the model family, for the manifest.
+      input_uri: what the documents were read from, for the manifest.
+      shard_bytes: approximate token bytes (4 a token) per shard.
+      from_records: the input is records, not Tables.
+    """
+
+    def __init__(self, bound: FamilyTokenizer, settings: SampleSettings, output: str, *, family_name: str,
+                 input_uri: str, shard_bytes: int, from_records: bool = False):
+        super().__init__()
+        if shard_bytes <= 0:
+            raise ValueError(f"shard_bytes must be positive, got {shard_bytes} (for {output})")
+        self._bound, self._settings, self._output = bound, settings, output
+        self._fields = {"family_name": family_name, "fim": fim_settings(settings.family, settings.fim),
+                        "seed": settings.seed, "max_tokens": settings.max_tokens, "input_uri": input_uri}
+        self._shard_bytes = shard_bytes
+        self._from_records = from_records
+
+    def expand(self, documents):
+        tables = documents | "ToTables" >> RecordsToTables() if self._from_records else documents
+        tokenized = tables | "TokenizeRecords" >> TokenizeRecords(self._bound, self._settings)
+        return tokenized | "WriteShards" >> WriteShards(self._output, self._bound, self._fields, self._shard_bytes)
 
 
 def run(argv: list[str] | None = None) -> dict:
     """Entry point; returns the manifest."""
     args, beam_args = build_parser().parse_known_args(argv)
     rules = load_rules(args.rules)
+    check_submission(beam_args, inputs=[args.input], outputs=[args.output])
     family = rules.fim.family(args.family)
     bound = load_bound_tokenizer(args.tokenizer, args.family, rules)
     settings = SampleSettings(family=family, special_ids=bound.special_ids, seed=args.seed, fim=not args.no_fim,
@@ -110,10 +131,11 @@ def run(argv: list[str] | None = None) -> dict:
     columns = input_columns(pattern)
     refuse_foreign_manifest(FileSystems.join(args.output, MANIFEST_NAME), SHARD_MANIFEST_PREFIX)
     manifest, elapsed = run_job("shards", args.output, ("part-*", MANIFEST_NAME, "tokenizer.json"), beam_args,
-                                args.workers, lambda pipeline: build(
-                                    pipeline, pattern, columns, bound, settings, args.output,
-                                    family_name=args.family, input_uri=args.input,
-                                    shard_bytes=int(args.shard_mb * 1e6)), document=MANIFEST_NAME)
+                                args.workers, lambda pipeline: pipeline
+                                | "ReadDocuments" >> ReadFromParquetBatched(pattern, columns=columns)
+                                | TokenizeShards(bound, settings, args.output, family_name=args.family,
+                                                 input_uri=args.input, shard_bytes=int(args.shard_mb * 1e6)),
+                                document=MANIFEST_NAME)
     if manifest.get("translated_only"):
         return manifest
     totals = manifest["totals"]

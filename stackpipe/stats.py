@@ -1,15 +1,20 @@
 """Per-stage accounting: every stage's input equals what it kept plus what it dropped, by reason.
 
 Stages report counts as small `(key, (files, bytes))` pairs, summed by the runner; this
-module turns the sums into the `stats.json` layout and checks conservation.
+module turns the sums into the `stats.json` layout and checks conservation. Grouping
+steps report what they shuffled as `((stage, "shuffled", step), (elements, bytes))`:
+stats.json's `shuffled_bytes` lists them by stage and step (`write` holds the output
+writers' grouping into shards), with their total.
 """
 
 from __future__ import annotations
 
 from typing import Iterable, Mapping
 
-# Keys of the summed counts: (stage, "input" | "kept" | "dropped", reason or "").
+# Keys of the summed counts: (stage, "input" | "kept" | "dropped" | "edited" | "shuffled",
+# reason, change or step, or "").
 StatKey = tuple[str, str, str]
+SHUFFLED = "shuffled"
 
 
 def stats_document(
@@ -27,7 +32,11 @@ def stats_document(
     """
     order = list(stage_order)
     stages: dict[str, dict] = {name: _empty_stage() for name in order}
+    shuffled: dict[str, dict[str, int]] = {}
     for (stage, kind, reason), (files, size) in sorted(counts):
+        if kind == SHUFFLED:  # not a stage of its own: the writers' grouping is `write`
+            shuffled.setdefault(stage, {})[reason] = shuffled.get(stage, {}).get(reason, 0) + size
+            continue
         entry = stages.setdefault(stage, _empty_stage())
         if kind == "edited":
             entry.setdefault("edited", {})[reason] = entry.get("edited", {}).get(reason, 0) + files
@@ -56,11 +65,20 @@ def stats_document(
         document["input_files"] = stages[names[0]]["input"]
         document["documents"] = stages[names[-1]]["kept"]
         document["rejected"] = sum(sum(s["dropped"].values()) for s in stages.values())
+    if shuffled:
+        document["shuffled_bytes"] = {stage: dict(sorted(steps.items())) for stage, steps in _in_order(shuffled, order)}
+        document["shuffled_bytes_total"] = sum(sum(steps.values()) for steps in shuffled.values())
     if errors:
         document["conservation_errors"] = errors
     if outputs:
         document["outputs"] = {kind: sorted(files, key=lambda f: f["path"]) for kind, files in outputs.items()}
     return document
+
+
+def _in_order(by_stage: Mapping[str, dict], order: list[str]) -> list[tuple[str, dict]]:
+    """Stages in flow order, then the others (the writers) by name."""
+    return [(s, by_stage[s]) for s in order if s in by_stage] + sorted(
+        (s, steps) for s, steps in by_stage.items() if s not in order)
 
 
 def _empty_stage() -> dict:

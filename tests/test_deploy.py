@@ -20,7 +20,6 @@ from apache_beam.options.pipeline_options import (
     PipelineOptions,
     PortableOptions,
     SetupOptions,
-    SparkRunnerOptions,
     StandardOptions,
     WorkerOptions,
 )
@@ -29,7 +28,7 @@ from apache_beam.portability.api import beam_runner_api_pb2
 from apache_beam.version import __version__ as BEAM_VERSION
 
 from pipelines import curate, dedup, pack, shards
-from stackpipe.beam import engines
+from stackpipe.beam import clusters, engines
 from stackpipe.beam.options import make_pipeline, run_to_completion, translates_only
 from stackpipe.curation import STAGES
 from stackpipe.rules import load_rules
@@ -37,7 +36,8 @@ from stackpipe.sources import plan_inputs
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
-SCRIPTS = sorted(p for engine in ("dataflow", "spark", "flink") for p in (DEPLOY / engine).glob("*.sh"))
+SCRIPTS = sorted([*(p for folder in ("dataflow", "spark", "flink", "train", "lib")
+                    for p in (DEPLOY / folder).glob("*.sh")), DEPLOY / "train" / "slurm.sbatch"])
 ENGINE_SCRIPTS = [DEPLOY / "dataflow" / "run.sh", DEPLOY / "spark" / "run.sh", DEPLOY / "flink" / "run.sh"]
 STDLIB_JSON = Path(sysconfig.get_paths()["stdlib"]) / "json"
 IMAGE = "us-central1-docker.pkg.dev/stackpipe-test/workers/stackpipe:1"
@@ -68,40 +68,65 @@ def test_dataflow_settings_errors_name_the_variable(settings, variable):
 
 
 def test_spark_job_server_flags_select_the_portable_runner():
-    options = PipelineOptions(engines.spark_args(job_endpoint="spark-js:8099", environment_config=IMAGE))
+    options = PipelineOptions(clusters.spark_args(job_endpoint="spark-js:8099", environment_config=IMAGE))
     portable = options.view_as(PortableOptions)
     assert options.view_as(StandardOptions).runner == "PortableRunner"
-    assert (portable.job_endpoint, portable.environment_type, portable.environment_config) == (
-        "spark-js:8099", "DOCKER", IMAGE)
+    assert (portable.job_endpoint, portable.environment_type) == ("spark-js:8099", "DOCKER")
+    assert portable.environment_options == [f"docker_container_image={IMAGE}"]
 
 
-def test_spark_uber_jar_flags_submit_to_the_rest_url():
-    options = PipelineOptions(engines.spark_args(rest_url="http://master:6066", environment="EXTERNAL",
-                                                 environment_config="localhost:50000"))
-    spark = options.view_as(SparkRunnerOptions)
-    assert options.view_as(StandardOptions).runner == "SparkRunner"
-    assert spark.spark_submit_uber_jar and spark.spark_rest_url == "http://master:6066"
-    assert options.view_as(PortableOptions).environment_config == "localhost:50000"
+def test_spark_uber_jar_is_refused_naming_the_beam_issue():
+    """Beam submits the Spark uber jar as a file: path on this host (apache/beam#23439)."""
+    with pytest.raises(ValueError, match="23439"):
+        clusters.spark_args(job_endpoint=None, rest_url="http://master:6066", environment_config=IMAGE)
 
 
 def test_flink_uber_jar_flags_name_master_and_version():
-    options = PipelineOptions(engines.flink_args(master="jobmanager:8081", flink_version="1.20",
-                                                 setup_file=str(REPO / "setup.py")))
+    options = PipelineOptions(clusters.flink_args(master="jobmanager:8081", flink_version="1.20",
+                                                  setup_file=str(REPO / "setup.py")))
     flink = options.view_as(FlinkRunnerOptions)
     assert options.view_as(StandardOptions).runner == "FlinkRunner"
     assert (flink.flink_master, flink.flink_version, flink.flink_submit_uber_jar) == ("jobmanager:8081", "1.20", True)
     # No image with stackpipe: Beam's SDK image for this Beam, with the sdist installed at start-up.
-    assert options.view_as(PortableOptions).environment_config == engines.sdk_image()
+    assert options.view_as(PortableOptions).environment_options == [f"docker_container_image={engines.sdk_image()}"]
     assert options.view_as(SetupOptions).setup_file == str(REPO / "setup.py")
 
 
+def test_flink_job_endpoint_wins_over_flink_master():
+    """FLINK_MASTER is the JobManager address in both Flink scripts; with JOB_ENDPOINT the job
+    server has it and run.sh submits through the job server."""
+    options = PipelineOptions(clusters.flink_args(job_endpoint="js:8099", master="jobmanager:8081",
+                                                  environment_config=IMAGE))
+    assert options.view_as(StandardOptions).runner == "PortableRunner"
+
+
+@pytest.mark.parametrize("kind, config, environment_class, setting", [
+    ("DOCKER", IMAGE, "DockerEnvironment", ("container_image", IMAGE)),
+    ("PROCESS", "/opt/apache/beam/boot", "ProcessEnvironment", ("command", "/opt/apache/beam/boot")),
+    ("EXTERNAL", "localhost:50000", "ExternalEnvironment", ("url", "localhost:50000")),
+    ("LOOPBACK", None, "PythonLoopbackEnvironment", None),
+])
+def test_each_environment_type_builds_the_beam_environment_it_names(kind, config, environment_class, setting):
+    """The flags of each ENVIRONMENT_TYPE make Beam build that environment with that setting."""
+    from apache_beam.transforms import environments
+
+    options = PipelineOptions(clusters.environment_args(kind, config, None)).view_as(PortableOptions)
+    environment = environments.Environment.from_options(options)
+    assert type(environment).__name__ == environment_class
+    if setting is not None:
+        assert getattr(environment, setting[0]) == setting[1]
+
+
 @pytest.mark.parametrize("call, variable", [
-    (lambda: engines.flink_args(master="jm:8081", flink_version="1.12", environment_config=IMAGE), "FLINK_VERSION"),
-    (lambda: engines.flink_args(job_endpoint="js:8099", master="jm:8081", environment_config=IMAGE), "JOB_ENDPOINT"),
-    (lambda: engines.spark_args(job_endpoint="js", environment_config=IMAGE), "JOB_ENDPOINT"),
-    (lambda: engines.spark_args(rest_url="master:6066", environment_config=IMAGE), "SPARK_REST_URL"),
-    (lambda: engines.spark_args(job_endpoint="js:8099"), "ENVIRONMENT_CONFIG"),
-    (lambda: engines.spark_args(job_endpoint="js:8099", environment="PROCESS"), "ENVIRONMENT_TYPE"),
+    (lambda: clusters.flink_args(master="jm:8081", flink_version="1.12", environment_config=IMAGE), "FLINK_VERSION"),
+    (lambda: clusters.flink_args(environment_config=IMAGE), "FLINK_MASTER"),
+    (lambda: clusters.flink_args(master="jobmanager", environment_config=IMAGE), "FLINK_MASTER"),
+    (lambda: clusters.spark_args(job_endpoint="js", environment_config=IMAGE), "JOB_ENDPOINT"),
+    (lambda: clusters.spark_args(job_endpoint=None, environment_config=IMAGE), "JOB_ENDPOINT"),
+    (lambda: clusters.spark_args(job_endpoint="js:8099"), "ENVIRONMENT_CONFIG"),
+    (lambda: clusters.spark_args(job_endpoint="js:8099", environment="PROCESS", environment_config="boot"),
+     "ENVIRONMENT_CONFIG"),
+    (lambda: clusters.spark_args(job_endpoint="js:8099", environment="KUBERNETES"), "ENVIRONMENT_TYPE"),
 ])
 def test_portable_settings_errors_name_the_variable(call, variable):
     with pytest.raises(ValueError, match=variable):
@@ -165,22 +190,34 @@ def test_flex_template_parameters_reach_the_pipeline_flags():
         engines.flex_template_argv(["--input=gs://b/in"])
 
 
-def test_flex_template_metadata_declares_only_real_pipeline_flags():
-    metadata = json.loads((DEPLOY / "dataflow" / "metadata.json").read_text())
-    flags = {option for module in (curate, dedup, pack, shards)
-             for action in module.build_parser()._actions for option in action.option_strings}
+@pytest.mark.parametrize("name", engines.FLEX_PIPELINES)
+def test_flex_template_metadata_declares_the_pipeline_flags_and_which_are_required(name):
+    """metadata/NAME.json: every parameter is a flag of `stackpipe NAME`, and it is required
+    (isOptional false) exactly when the command requires the flag."""
+    module = {"curate": curate, "dedup": dedup, "pack": pack, "shards": shards}[name]
+    metadata = json.loads((DEPLOY / "dataflow" / "metadata" / f"{name}.json").read_text())
+    actions = {option: action for action in module.build_parser()._actions for option in action.option_strings}
+    declared = set()
     for parameter in metadata["parameters"]:
-        if parameter["name"] != "pipeline":
-            flag = engines.FLEX_FLAGS.get(parameter["name"], f"--{parameter['name']}")
-            assert flag in flags, parameter["name"]
-    (pipeline,) = [p for p in metadata["parameters"] if p["name"] == "pipeline"]
-    assert pipeline["regexes"] == [f"^({'|'.join(engines.FLEX_PIPELINES)})$"]
+        if parameter["name"] == "pipeline":
+            assert parameter["regexes"] == [f"^{name}$"] and parameter["isOptional"] is False
+            continue
+        flag = engines.FLEX_FLAGS.get(parameter["name"], f"--{parameter['name']}")
+        assert flag in actions, parameter["name"]
+        assert parameter["isOptional"] is not actions[flag].required, parameter["name"]
+        declared.add(flag)
+    required = {flag for flag, action in actions.items() if action.required}
+    assert required <= declared  # a required flag the template cannot pass would fail every launch
+
+
+def test_flex_template_metadata_exists_only_for_flex_pipelines():
+    assert sorted(p.stem for p in (DEPLOY / "dataflow" / "metadata").glob("*.json")) == sorted(engines.FLEX_PIPELINES)
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(DEPLOY)))
 def test_script_is_valid_bash(script):
     subprocess.run(["bash", "-n", str(script)], check=True)
-    assert "set -euo pipefail" in script.read_text()
+    assert "set -euo pipefail" in script.read_text() or script.parent.name == "lib"  # lib/: sourced, not run
 
 
 @pytest.mark.parametrize("script", ENGINE_SCRIPTS, ids=lambda p: str(p.relative_to(DEPLOY)))

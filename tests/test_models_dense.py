@@ -154,7 +154,7 @@ def test_unknown_family_or_preset_named():
     with pytest.raises(ValueError, match="'gpt5'.*codellama"):
         build_config("gpt5", "debug")
     with pytest.raises(ValueError, match="'70b'.*debug"):
-        build_config("codellama", "70b")
+        build_config("codellama", "700b")
 
 
 @torch.no_grad()

@@ -55,3 +55,19 @@ def test_rows_written_must_match_the_counts():
     document = stats_document(counts, ["read"], outputs=outputs)
     assert document["conservation"] is False
     assert document["conservation_errors"] == ["documents/: 7 rows written != 10 counted"]
+
+
+def test_shuffled_bytes_are_listed_by_stage_and_step_not_counted_as_stages():
+    counts = _balanced("read", 4, 0) + _balanced("exact_dedup", 3, 1) + [
+        (("exact_dedup", "shuffled", "group"), (4, 400)),
+        (("write", "shuffled", "rejected"), (1, 50)),
+        (("write", "shuffled", "documents"), (3, 300)),
+    ]
+    document = stats_document(counts, ["read", "exact_dedup"], chained=True)
+    assert list(document["stages"]) == ["read", "exact_dedup"] and document["documents"] == 3
+    assert document["shuffled_bytes"] == {"exact_dedup": {"group": 400}, "write": {"documents": 300, "rejected": 50}}
+    assert document["shuffled_bytes_total"] == 750 and document["conservation"] is True
+
+
+def test_no_shuffle_counted_no_shuffled_bytes_key():
+    assert "shuffled_bytes" not in stats_document(_balanced("read", 2, 0), ["read"])

@@ -122,6 +122,36 @@ def test_fsdp_on_two_ranks_matches_one_rank(training_shards, tmp_path):
     assert max(abs(a - b) for a, b in zip(one, two)) < 1e-4  # measured 5e-7
 
 
+def test_fsdp_gradient_accumulation_repeats_the_one_micro_step_curve(training_shards, tmp_path):
+    """2 ranks x 2 micro steps x 2 sequences against 2 ranks x 1 x 4: the same global batch
+    gives the same losses and gradient norms (FSDP2 reduce-scatters every micro step)."""
+    shards = training_shards("starcoder2")
+    torchrun(2, *cli_args(shards, tmp_path / "accum", steps=3, micro_batch=2, extra=("--grad-accum", "2")))
+    torchrun(2, *cli_args(shards, tmp_path / "whole", steps=3, micro_batch=4))
+    records = [[json.loads(line) for line in (tmp_path / run / METRICS_FILE).read_text().splitlines()]
+               for run in ("accum", "whole")]
+    assert len(records[0]) == len(records[1]) == 3
+    for accum, whole in zip(*records):
+        assert accum["loss"] == pytest.approx(whole["loss"], abs=1e-5)
+        assert accum["grad_norm"] == pytest.approx(whole["grad_norm"], rel=1e-4)
+
+
+def test_tensor_parallel_run_repeats_the_one_process_curve_and_its_checkpoint_loads(training_shards, tmp_path):
+    """--tp 2 on 2 ranks (one data-parallel replica) against one process: the same losses,
+    and its DCP checkpoint of tensor-parallel DTensors loads into a plain model."""
+    shards = training_shards("starcoder2")
+    from stackpipe.train.cli import train_main
+
+    train_main(cli_args(shards, tmp_path / "one", steps=4, micro_batch=4))
+    torchrun(2, *cli_args(shards, tmp_path / "tp", steps=4, micro_batch=4, extra=("--tp", "2")))
+    one, tp = losses(tmp_path / "one"), losses(tmp_path / "tp")
+    assert len(tp) == 4
+    assert max(abs(a - b) for a, b in zip(one, tp)) < 1e-5
+    ids = torch.randint(0, 1024, (1, 32))
+    with torch.no_grad():
+        assert (load_checkpoint(tmp_path / "tp")(ids) - load_checkpoint(tmp_path / "one")(ids)).abs().max() < 1e-4
+
+
 def test_resume_on_a_different_world_size(training_shards, tmp_path):
     """A checkpoint of one rank resumes on two FSDP ranks and continues the same curve."""
     shards = training_shards("starcoder2")

@@ -89,6 +89,25 @@ def test_rustdoc_where_clause_stands_on_its_own_lines():
     assert "pub struct Vec<T, A = Global>\nwhere\n    A: Allocator,\n{ /* private fields */ }" in text
 
 
+def test_rustdoc_notable_traits_marker_is_not_copied():
+    declaration = ('<pre class="rust item-decl"><code>pub fn once&lt;T&gt;(value: T) -&gt; <a class="struct" '
+                   'href="struct.Once.html">Once</a>&lt;T&gt; <a href="#" class="tooltip" '
+                   'data-notable-ty="Once&lt;T&gt;">ⓘ</a></code></pre>')
+    text = html_text(page(f"<main>{declaration}{PROSE}</main>")).text
+    assert "pub fn once<T>(value: T) -> Once<T>\n" in text and "ⓘ" not in text
+
+
+def test_rustdoc_methods_toggle_ending_its_line_adds_no_blank_line():
+    """A block element inside the code whose text ends with a line break (rustdoc's
+    "Show 25 methods" `<details>`) needs no second break after it."""
+    declaration = ('<pre class="rust item-decl"><code>pub trait SimdInt: Copy {\n    type Mask;\n\n'
+                   '<details class="toggle type-contents-toggle"><summary class="hideme"><span>Show 2 methods</span>'
+                   '</summary>    // Required methods\n'
+                   '    fn <a href="#tymethod.abs" class="fn">abs</a>(self) -&gt; Self;\n'
+                   '    fn <a href="#tymethod.neg" class="fn">neg</a>(self) -&gt; Self;\n</details>}</code></pre>')
+    text = html_text(page(f"<main>{declaration}{PROSE}</main>")).text
+    assert "    fn abs(self) -> Self;\n    fn neg(self) -> Self;\n}" in text
+
 def test_sphinx_highlighted_code_is_decoded():
     listing = ('<div class="highlight-python3 notranslate"><div class="highlight"><pre><span></span>'
                '<span class="gp">&gt;&gt;&gt; </span><span class="kn">import</span> <span class="nn">json</span>\n'
@@ -168,6 +187,20 @@ def test_doxygen_fragment_is_one_block_without_line_numbers():
     assert extracted.code_blocks == 1
 
 
+
+def test_doxygen_project_title_area_is_left_out():
+    """Doxygen's `#titlearea` (project name, number and brief above every page) is site
+    furniture: the manual's pages began with a line "Doxygen"."""
+    top = ('<div id="top"><div id="titlearea"><table cellspacing="0" cellpadding="0"><tbody>'
+           '<tr id="projectrow"><td id="projectalign"><div id="projectname">Libfoo<span id="projectnumber">'
+           '&#160;2.1</span></div><div id="projectbrief">A library of foos</div></td></tr></tbody></table>'
+           '</div></div><div id="side-nav" class="ui-resizable side-nav-resizable"><div id="nav-tree">'
+           '</div></div>')
+    body = ('<div id="doc-content"><div><div class="header"><div class="headertitle"><div class="title">Lists'
+            f'</div></div></div><div class="contents"><div class="textblock">{PROSE}</div></div></div></div>')
+    text = html_text(page(top + body, title="Libfoo: Lists")).text
+    assert "Lists" in text and "explains the example" in text
+    assert "Libfoo" not in text and "A library of foos" not in text
 def test_gtk_doc_line_numbers_are_no_block():
     listing = ('<div class="informalexample"><table class="listing_frame" border="0" cellpadding="0" cellspacing="0">'
                '<tbody><tr><td class="listing_lines" align="right"><pre>1\n2</pre></td><td class="listing_code">'
@@ -233,6 +266,20 @@ def test_node_module_flavours_are_two_listings_without_the_copy_button():
     assert "import * as fs from 'node:fs/promises';\n\nconst fs = require('node:fs/promises');" in text
     assert "copy" not in text.split()
 
+
+def test_sphinx_grammar_production_keeps_its_names_on_one_line():
+    """`<code>` children among other text are inline names, not tabs of a widget."""
+    production = ('<pre><strong id="grammar-token-python-grammar-subject_expr">subject_expr</strong> ::=  '
+                  '<code class="xref docutils literal notranslate">'
+                  '<span class="pre">star_named_expression</span></code>'
+                  ' &quot;,&quot; <code class="xref docutils literal notranslate"><span class="pre">'
+                  'star_named_expressions</span></code>?\n             | <a class="reference internal" '
+                  'href="#grammar-token-python-grammar-named_expression"><code class="xref docutils literal '
+                  'notranslate"><span class="pre">named_expression</span></code></a>\n</pre>')
+    body = f'<div class="body" role="main"><section id="the-match-statement">{PROSE}{production}</section></div>'
+    text = html_text(page(body)).text
+    assert ('subject_expr ::=  star_named_expression "," star_named_expressions?\n'
+            '             | named_expression') in text
 
 def test_listings_in_details_and_admonitions_are_kept():
     body = ('<div class="md-content" data-md-component="content"><article class="md-content__inner md-typeset">'
@@ -390,6 +437,49 @@ def test_sphinx_sidebar_aside_holding_code_is_kept():
     text = html_text(page(body)).text
     assert "import asyncio" in text and "Hello World!" in text
 
+
+def sphinx_body(sections: str) -> str:
+    return (f'<div class="document"><div class="documentwrapper"><div class="bodywrapper"><div class="body" '
+            f'role="main"><section id="whats-new">{PROSE}{sections}{PROSE}</section></div></div></div></div>')
+
+
+@pytest.mark.parametrize("anchor, heading", [
+    ("new-features-related-to-type-hints", "New Features Related to Type Hints"),  # "related": related posts
+    ("recommended-configuration", "Recommended configuration"),  # "recommended": teasers
+    ("print-is-a-function", "Print Is A Function"),  # "print-": print-only elements
+    ("manifest-related-options", '<span class="section-number">4.2. </span>Manifest-related options'),
+])
+def test_sphinx_section_named_like_furniture_keeps_its_code(anchor, heading):
+    """docutils names a section after its heading; an anchor that reads like a layout name
+    to resiliparse must not cost the section its code."""
+    section = (f'<section id="{anchor}"><span id="label"></span><h2>{heading}<a class="headerlink" href="#{anchor}" '
+               'title="Permalink to this heading">¶</a></h2><p>In previous versions a union was spelled out:</p>'
+               '<div class="highlight-python3 notranslate"><div class="highlight"><pre><span></span>'
+               '<span class="k">def</span> <span class="nf">square</span><span class="p">(</span>number: int '
+               '<span class="o">|</span> float<span class="p">):</span>\n    <span class="k">return</span> number '
+               '<span class="o">**</span> <span class="mi">2</span>\n</pre></div></div></section>')
+    extracted = html_text(page(sphinx_body(section)))
+    assert "def square(number: int | float):\n    return number ** 2" in extracted.text
+    assert "a union was spelled out" in extracted.text and extracted.code_kept == extracted.code_blocks == 1
+
+
+def test_section_whose_id_is_no_heading_anchor_is_still_judged_by_it():
+    """Only heading anchors lose their id: a `related` block named so by a theme stays out."""
+    related = ('<section id="related"><h2>Read next</h2><ul><li><a href="/a">Another post</a></li></ul>'
+               '<pre>pip install other-thing</pre></section>')
+    extracted = html_text(page(sphinx_body(related)))
+    assert "pip install other-thing" not in extracted.text
+
+
+def test_code_in_a_footnote_is_kept():
+    """docutils 0.18+ writes footnotes as asides inside an aside (`footnote-list`)."""
+    footnotes = ('<aside class="footnote-list brackets"><aside class="footnote brackets" id="cols" role="note">'
+                 '<span class="label"><span class="fn-bracket">[</span><a role="doc-backlink" href="#id2">2</a>'
+                 '<span class="fn-bracket">]</span></span><p>Columns:</p><div class="highlight-none notranslate">'
+                 '<div class="highlight"><pre><span></span>X - PyType_Ready sets this value if it is NULL\n'
+                 '~ - PyType_Ready always sets this value (it should be NULL)\n</pre></div></div></aside></aside>')
+    text = html_text(page(sphinx_body(footnotes))).text
+    assert "X - PyType_Ready sets this value if it is NULL\n~ - PyType_Ready always sets this value" in text
 
 def test_site_sidebar_aside_stays_out():
     body = (f'<aside class="sidebar"><pre>curl -sL https://example.com/install | sh</pre></aside>'

@@ -3,8 +3,8 @@
 - code blocks: every `<pre>` (and the generator's non-`<pre>` blocks) inside the main
   root and outside furniture, outermost only, in document order, as a reader copies it
   (`text.copy_text` with the generator's `hidden` selectors). A `<pre>` holding several
-  `<code>` children (a tab widget, e.g. Node.js's CommonJS / ES-module pair) gives one
-  block per child. Blocks whose copy is empty are skipped.
+  `<code>` children and no other text (a tab widget, e.g. Node.js's CommonJS / ES-module
+  pair) gives one block per child. Blocks whose copy is empty are skipped.
 - `with_hidden`: for blocks that lose lines to `hidden`, the text with those lines kept
   (only copy buttons and line numbers removed), to tell whether an extractor shows them.
 - prose: the whitespace-normalised text of each paragraph (`<p>`, or the generator's
@@ -64,10 +64,18 @@ def code_elements(root: Element, gen: Generator) -> list[Element]:
             continue
         if matches_any(el, gen.sel["blocks"]):
             tabs = [c for c in el.children if isinstance(c, Element) and c.tag == "code"]
-            found.extend(tabs if el.tag == "pre" and len(tabs) > 1 else [el])
+            found.extend(tabs if el.tag == "pre" and len(tabs) > 1 and only_tabs(el) else [el])
             continue
         stack.extend(c for c in reversed(el.children) if isinstance(c, Element))
     return found
+
+
+def only_tabs(pre: Element) -> bool:
+    """Whether `pre` holds its `<code>` children and nothing a reader copies besides
+    (controls aside): a tab widget. `<code>` among other text is inline (the names in a
+    Sphinx grammar production, `expr ::= name "," names`)."""
+    return all(c.tag in ("code", "input", "button") if isinstance(c, Element) else not c.strip()
+               for c in pre.children)
 
 
 def page_truth(html: str, gen: Generator) -> Truth:

@@ -7,15 +7,15 @@ usage() {
 usage: deploy/dataflow/flex_run.sh PIPELINE NAME=VALUE...
   e.g. deploy/dataflow/flex_run.sh curate 'input=gs://bucket/dumps/*.parquet' output=gs://bucket/curated
 
-Runs `gcloud dataflow flex-template run` on the template written by flex_build.sh. PIPELINE is
-curate, dedup, pack or shards; each NAME=VALUE is a parameter of deploy/dataflow/metadata.json
-or a Dataflow pipeline option (max_num_workers=50, machine_type=n2-standard-8, ...). The workers
+Runs `gcloud dataflow flex-template run` on the template flex_build.sh wrote for PIPELINE
+(curate, dedup, pack or shards); each NAME=VALUE is a parameter of
+deploy/dataflow/metadata/PIPELINE.json or a Dataflow pipeline option (max_num_workers=50, machine_type=n2-standard-8, ...). The workers
 use IMAGE, so launch and workers run the same code. The command returns once the job is created.
 
 environment:
   PROJECT        GCP project id (required)
   REGION         Dataflow region (required)
-  TEMPLATE_PATH  the template spec written by flex_build.sh (required)
+  TEMPLATE_PATH  the template spec flex_build.sh wrote for PIPELINE (required)
   IMAGE          the image built by build_image.sh (required)
   TEMP_LOCATION  gs:// prefix for temporary and staged files (required)
 USAGE

@@ -1,27 +1,34 @@
 #!/usr/bin/env bash
-# Run one stackpipe pipeline on Spark through Beam's portable runner.
+# Run one stackpipe pipeline on Spark through Beam's Spark job server.
 set -euo pipefail
 
 usage() {
     cat <<'USAGE'
 usage: deploy/spark/run.sh COMMAND [stackpipe options] [Beam options]
-  e.g. JOB_ENDPOINT=localhost:8099 ENVIRONMENT_CONFIG=REGISTRY/stackpipe:TAG \
+  e.g. JOB_ENDPOINT=localhost:8099 ENVIRONMENT_TYPE=DOCKER ENVIRONMENT_CONFIG=REGISTRY/stackpipe:TAG \
            deploy/spark/run.sh curate --input s3://bucket/dumps --output s3://bucket/curated
 
-Two ways to reach the cluster; set exactly one of:
-  JOB_ENDPOINT          HOST:PORT of a Beam Spark job server (deploy/spark/job_server.sh)
-  SPARK_REST_URL        http://MASTER:6066: Beam builds an uber jar and submits it there
-                        (spark.master.rest.enabled=true on the cluster)
+Submits `stackpipe COMMAND ...` to a Beam Spark job server (deploy/spark/job_server.sh, started
+with ARTIFACTS_DIR on storage every executor host reads). Spark's uber-jar route is not offered:
+on a cluster of several hosts it submits a jar path that exists only on this host (Beam #23439).
 
 environment:
-  ENVIRONMENT_TYPE      where Python SDK workers run: DOCKER (default), EXTERNAL, LOOPBACK
-  ENVIRONMENT_CONFIG    DOCKER: worker image with stackpipe installed (deploy/dataflow/build_image.sh);
-                        EXTERNAL: HOST:PORT of a worker pool (that image run with --worker_pool)
-  SETUP_FILE            ship the repository's setup.py instead of an image with stackpipe
-                        (DOCKER then uses Beam's SDK image)
-  SPARK_JOB_SERVER_JAR  local job-server jar for the uber-jar path (else Beam downloads it from Maven Central)
+  JOB_ENDPOINT          HOST:PORT of the Beam Spark job server (required)
+  ENVIRONMENT_TYPE      where the Python SDK workers run (default: DOCKER):
+                          DOCKER    a container per worker from ENVIRONMENT_CONFIG; it sees no host mount
+                                    and no host variable: data on gs:// or s3:// with instance credentials
+                          PROCESS   ENVIRONMENT_CONFIG is the boot command on every executor host
+                                    (e.g. /opt/apache/beam/boot, stackpipe installed in its Python);
+                                    workers inherit the executor's variables and mounts
+                          EXTERNAL  ENVIRONMENT_CONFIG is HOST:PORT of a worker pool beside each executor
+                                    (the worker image run with --worker_pool, given its own -e / -v)
+                          LOOPBACK  workers in this process: a cluster on this machine only
+  ENVIRONMENT_CONFIG    see ENVIRONMENT_TYPE; for DOCKER, the image from deploy/dataflow/build_image.sh
+  SETUP_FILE            ship the repository's setup.py; with DOCKER and no ENVIRONMENT_CONFIG,
+                        Beam's SDK image installs it at worker start-up
   PYTHON                interpreter with stackpipe installed (default: python3)
-Input and output must be storage every worker can read (s3://, gs://, a shared mount).
+Local input and output paths work only with PROCESS or EXTERNAL workers and a mount every
+worker host has at the same path; with DOCKER they are refused at submission.
 USAGE
 }
 
@@ -31,9 +38,8 @@ if [[ $# -eq 0 ]]; then usage >&2; exit 2; fi
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PYTHON=${PYTHON:-python3}
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
-flags=$("$PYTHON" -m stackpipe.beam.engines spark --job-endpoint "${JOB_ENDPOINT:-}" \
+flags=$("$PYTHON" -m stackpipe.beam.clusters spark --job-endpoint "${JOB_ENDPOINT:-}" \
     --rest-url "${SPARK_REST_URL:-}" --environment "${ENVIRONMENT_TYPE:-DOCKER}" \
-    --environment-config "${ENVIRONMENT_CONFIG:-}" --setup-file "${SETUP_FILE:-}" \
-    --job-server-jar "${SPARK_JOB_SERVER_JAR:-}")
+    --environment-config "${ENVIRONMENT_CONFIG:-}" --setup-file "${SETUP_FILE:-}")
 mapfile -t FLAGS <<< "$flags"
 exec "$PYTHON" -m stackpipe.cli "$@" "${FLAGS[@]}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
+from stackpipe.beam.counting import MeasureShuffle
 from stackpipe.beam.stages import ApplyStage
 from stackpipe.dedup.exact import STAGE, dedup_key, split_duplicates
 
@@ -13,12 +14,11 @@ def _split_group(keyed):
 
 
 class DropExactDuplicates(beam.PTransform):
-    """Records -> {kept, rejected, stats}; the kept copy follows the keep policy."""
+    """Records -> {kept, rejected, stats}; the kept copy follows the keep policy. The stats
+    include the bytes the grouping by content shuffled."""
 
     def expand(self, records):
-        return (
-            records
-            | "KeyByContent" >> beam.Map(lambda record: (dedup_key(record), record))
-            | "GroupByContent" >> beam.GroupByKey()
-            | ApplyStage(STAGE, _split_group, flat=True)
-        )
+        keyed = records | "KeyByContent" >> beam.Map(lambda record: (dedup_key(record), record))
+        shuffled = keyed | "MeasureGroupShuffle" >> MeasureShuffle(STAGE, "group")
+        result = keyed | "GroupByContent" >> beam.GroupByKey() | ApplyStage(STAGE, _split_group, flat=True)
+        return {**result, "stats": (result["stats"], shuffled) | "WithShuffle" >> beam.Flatten()}

@@ -1,12 +1,16 @@
-"""Where a stage reads another stage's documents, and only once that stage has finished."""
+"""Where a stage reads another stage's documents, only once that stage has finished, and
+the transform that reads them."""
 
 from __future__ import annotations
 
 import json
 
+import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.parquetio import ReadFromParquet
 
 from stackpipe.outputs import STATS_NAME, IncompleteInputError, incompleteness
+from stackpipe.records import row_to_record
 
 
 def _names(pattern: str) -> list[str]:
@@ -35,3 +39,16 @@ def completed_documents(directory: str) -> str | None:
         return pattern
     table = FileSystems.join(directory, "*.parquet")
     return table if _names(table) else None
+
+
+class ReadDocuments(beam.PTransform):
+    """Parquet documents (a glob) -> FileRecords, or packed samples when they have `files`."""
+
+    def __init__(self, pattern: str):
+        super().__init__()
+        self._pattern = pattern
+
+    def expand(self, pbegin):
+        return (pbegin
+                | "ReadParquet" >> ReadFromParquet(self._pattern)
+                | "ToRecords" >> beam.Map(row_to_record))

@@ -11,6 +11,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from stackpipe.beam.components import LabelComponents
+from stackpipe.beam.counting import MeasureShuffle
 from stackpipe.beam.stages import ApplyStage
 from stackpipe.dedup.minhash import MinHasher, band_keys, exact_jaccard, optimal_bands, recall_bands
 from stackpipe.dedup.near import (
@@ -143,37 +144,46 @@ class ClusterNearDuplicates(beam.PTransform):
         self._rules, self._level, self._verify = rules, level, verify
 
     def expand(self, records):
+        shuffles = []
+
+        def measured(pcoll, step: str, times: int = 1):
+            """`pcoll`, which `times` grouping steps shuffle; its bytes go to the stats as `step`."""
+            shuffles.extend(pcoll | f"Measure_{step}_{i}" >> MeasureShuffle(STAGE, step) for i in range(times))
+            return pcoll
+
         if self._level == "file":
             units = records | "FileUnits" >> beam.Map(file_unit)
             keyed_records = records | "KeyRecordByUnit" >> beam.Map(lambda r: (r.id, r))
         else:
-            units = (records
-                     | "KeyByRepository" >> beam.Map(lambda r: (r.repo, r))
+            units = (measured(records | "KeyByRepository" >> beam.Map(lambda r: (r.repo, r)), "repositories")
                      | "GroupRepository" >> beam.GroupByKey()
                      | "RepositoryUnits" >> beam.MapTuple(repository_unit))
             keyed_records = records | "KeyRecordByUnit" >> beam.Map(lambda r: (repository_id(r.repo), r))
         texts = units | "UnitTexts" >> beam.Map(lambda u: (u.id, u.text))
-        edges = (texts
-                 | "SignUnits" >> beam.ParDo(_SignUnits(self._rules))
+        edges = (measured(texts | "SignUnits" >> beam.ParDo(_SignUnits(self._rules)), "buckets")
                  | "GroupBuckets" >> beam.GroupByKey()
-                 | "BucketEdges" >> beam.FlatMap(lambda kv: bucket_edges(kv[1]))
-                 | "UniqueEdges" >> beam.Distinct())
+                 | "BucketEdges" >> beam.FlatMap(lambda kv: bucket_edges(kv[1])))
+        edges = measured(edges, "unique_edges") | "UniqueEdges" >> beam.Distinct()
         if self._verify:
-            edges = edges | "VerifyCandidates" >> VerifyCandidates(texts, self._rules)
-        labels = edges | "LabelComponents" >> LabelComponents()
+            # every text joins twice, by each end of the edges (VerifyCandidates); the pairs
+            # built in between (each text once per partner) are not measured
+            edges = edges | "VerifyCandidates" >> VerifyCandidates(measured(texts, "verify_texts", 2), self._rules)
+        labels = measured(edges, "label_components") | "LabelComponents" >> LabelComponents()
         summaries = units | "UnitSummaries" >> beam.Map(lambda u: (u.id, u.summary))
         # A component's members and edges meet on one worker: bounded by the component's
         # size, not by the number of edges in the whole graph.
+        joined = {"label": measured(labels, "join_labels"), "summary": measured(summaries, "join_summaries"),
+                  "edge": measured(edges | "KeyEdgeByFirst" >> beam.Map(lambda e: (e[0], e)), "join_edges")}
         decisions = (
-            {"label": labels, "summary": summaries, "edge": edges | "KeyEdgeByFirst" >> beam.Map(lambda e: (e[0], e))}
-            | "JoinLabels" >> beam.CoGroupByKey()
-            | "ByComponent" >> beam.FlatMap(_labelled)
+            measured(joined | "JoinLabels" >> beam.CoGroupByKey() | "ByComponent" >> beam.FlatMap(_labelled),
+                     "group_components")
             | "GroupComponents" >> beam.GroupByKey()
             | "Decide" >> beam.FlatMap(_decide)
         )
         applied = (
-            {"record": keyed_records, "decision": decisions}
+            {"record": measured(keyed_records, "join_records"), "decision": measured(decisions, "join_decisions")}
             | "JoinDecisions" >> beam.CoGroupByKey()
             | ApplyStage(STAGE, _apply_decisions, flat=True)
         )
-        return {**applied, "clusters": decisions | "Decisions" >> beam.Values()}
+        stats = (applied["stats"], *shuffles) | "WithShuffles" >> beam.Flatten()
+        return {**applied, "stats": stats, "clusters": decisions | "Decisions" >> beam.Values()}

@@ -3,9 +3,8 @@
 The `pack` stage counts files, so `input = kept + dropped` keeps its meaning: input is
 every file read, kept every file that went into a sample, dropped the files left out,
 by reason (`duplicate_path`). A generic `ApplyStage` counts one input per result, which
-for a many-files-to-few-samples step would count samples, so this DoFn keeps the same
-per-bundle `(stage, kind, reason) -> (files, bytes)` counts itself and emits them on the
-`stats` output like every other stage. The samples those files became are counted as a
+for a many-files-to-few-samples step would count samples, so this DoFn counts files
+itself, with the same `StageTally` every stage uses. The samples those files became are counted as a
 second stage, `pack_samples` (input = kept = samples), which is what stats.json's
 `documents` reports.
 """
@@ -13,11 +12,8 @@ second stage, `pack_samples` (input = kept = samples), which is what stats.json'
 from __future__ import annotations
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindows
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
 
-from stackpipe.beam.stages import REJECTED, STATS
+from stackpipe.beam.counting import REJECTED, STATS, MeasureShuffle, StageTally
 from stackpipe.packing.imports import load_parsers
 from stackpipe.packing.sample import STAGE, pack_repository
 from stackpipe.rules import PackRules
@@ -33,36 +29,29 @@ class _PackRepository(beam.DoFn):
 
     def setup(self):
         load_parsers()  # the tree-sitter grammars, once per worker
+        self._tally = StageTally()
 
     def start_bundle(self):
-        self._counts: dict[tuple[str, str, str], list[int]] = {}
-
-    def _count(self, stage: str, kind: str, reason: str, files: int, size: int) -> None:
-        slot = self._counts.setdefault((stage, kind, reason), [0, 0])
-        slot[0] += files
-        slot[1] += size
+        self._tally.reset()
 
     def process(self, keyed):
         repo, records = keyed
         records = list(records)
-        self._count(STAGE, "input", "", len(records), sum(r.size_bytes for r in records))
+        self._tally.add(STAGE, "input", "", len(records), sum(r.size_bytes for r in records))
         samples, rejected = pack_repository(repo, records, self._rules)
         for item in rejected:
-            self._count(STAGE, "dropped", item.reason, 1, item.record.size_bytes)
+            self._tally.add(STAGE, "dropped", item.reason, 1, item.record.size_bytes)
             yield beam.pvalue.TaggedOutput(REJECTED, item)
         dropped = {item.record.id for item in rejected}
         kept = [r for r in records if r.id not in dropped]
-        self._count(STAGE, "kept", "", len(kept), sum(r.size_bytes for r in kept))
+        self._tally.add(STAGE, "kept", "", len(kept), sum(r.size_bytes for r in kept))
         for sample in samples:
-            self._count(SAMPLES_STAGE, "input", "", 1, sample.size_bytes)
-            self._count(SAMPLES_STAGE, "kept", "", 1, sample.size_bytes)
+            self._tally.add(SAMPLES_STAGE, "input", "", 1, sample.size_bytes)
+            self._tally.add(SAMPLES_STAGE, "kept", "", 1, sample.size_bytes)
             yield sample
 
     def finish_bundle(self):
-        for key, (files, size) in self._counts.items():
-            stage, kind, reason = key
-            Metrics.counter(stage, f"{kind}.{reason}" if reason else kind).inc(files)
-            yield beam.pvalue.TaggedOutput(STATS, GlobalWindows.windowed_value((key, (files, size)), MIN_TIMESTAMP))
+        yield from self._tally.flush()
 
 
 class PackRepositories(beam.PTransform):
@@ -81,10 +70,12 @@ class PackRepositories(beam.PTransform):
         self._rules = rules
 
     def expand(self, records):
+        keyed = records | "KeyByRepository" >> beam.Map(lambda r: (r.repo, r))
+        shuffled = keyed | "MeasureGroupShuffle" >> MeasureShuffle(STAGE, "group")
         results = (
-            records
-            | "KeyByRepository" >> beam.Map(lambda r: (r.repo, r))
+            keyed
             | "GroupRepository" >> beam.GroupByKey()
             | "PackRepository" >> beam.ParDo(_PackRepository(self._rules)).with_outputs(REJECTED, STATS, main="kept")
         )
-        return {"kept": results.kept, "rejected": results[REJECTED], "stats": results[STATS]}
+        stats = (results[STATS], shuffled) | "WithShuffle" >> beam.Flatten()
+        return {"kept": results.kept, "rejected": results[REJECTED], "stats": stats}

@@ -1,10 +1,13 @@
-"""Progress lines for local runs: files and MB each stage has taken in, and their rates.
+"""Progress lines for local runs: files and MB each stage has taken in, how many of the
+total, and their rates.
 
-Every stage (`ApplyStage`) counts its input in a per-process tally; at most every few
+Every stage (`StageTally`) counts its input in a per-process tally; at most every few
 seconds one line lists the stages that moved since the last line, so a run is never
-silent for minutes after its read. Lines go to stderr; they are on only while a local
-job runs with progress (`reporting()`), so distributed workers stay quiet and use the
-Beam counters that the stages also update.
+silent for minutes after its read. The read knows its total once planning is done (the
+input units), so it shows `N of M units`; a later stage shows its files against what the
+reads have produced so far (`of R read`), which is the most it can yet receive. Lines go
+to stderr; they are on only while a local job runs with progress (`reporting()`), so
+distributed workers stay quiet and use the Beam counters that the stages also update.
 """
 
 from __future__ import annotations
@@ -13,11 +16,25 @@ import contextlib
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 ENVIRONMENT = "STACKPIPE_PROGRESS"
 _INTERVAL_S = 5.0
-_tallies: dict[int, list] = {}  # stage instance -> [name, files, bytes, files at last line, bytes at last line]
 _last_line = [0.0]
+
+
+@dataclass
+class _Tally:
+    stage: str
+    units_total: int | None  # the units a reading stage takes in; None for the others
+    files: int = 0
+    bytes: int = 0
+    units: int = 0
+    files_shown: int = 0
+    bytes_shown: int = 0
+
+
+_tallies: dict = {}  # one per stage object (a run may have two stages of one name)
 
 
 @contextlib.contextmanager
@@ -40,29 +57,49 @@ def is_reporting() -> bool:
     return os.environ.get(ENVIRONMENT) == "1"
 
 
-def progress_line(moved: list[tuple[str, int, int, int, int]], seconds: float) -> str:
-    """`moved`: (stage, files, bytes, files and bytes since the last line) per stage."""
+def stage_part(tally: _Tally, read_files: int, seconds: float) -> str:
+    """One stage's part of a progress line."""
     rate = max(seconds, 1e-9)
-    parts = [f"{stage} {files:,} files {size / 1e6:,.1f} MB "
-             f"({new_files / rate:,.0f}/s, {new_bytes / 1e6 / rate:,.1f} MB/s)"
-             for stage, files, size, new_files, new_bytes in moved]
+    if tally.units_total is not None:
+        of = f"{tally.files:,} files {tally.bytes / 1e6:,.1f} MB, {tally.units:,} of {tally.units_total:,} units"
+    elif read_files:
+        of = f"{tally.files:,} of {read_files:,} read files {tally.bytes / 1e6:,.1f} MB"
+    else:
+        of = f"{tally.files:,} files {tally.bytes / 1e6:,.1f} MB"
+    return (f"{tally.stage} {of} ({(tally.files - tally.files_shown) / rate:,.0f}/s, "
+            f"{(tally.bytes - tally.bytes_shown) / 1e6 / rate:,.1f} MB/s)")
+
+
+def progress_line(tallies: list[_Tally], seconds: float) -> str:
+    """The stages of `tallies` that moved since the last line, with rates over `seconds`."""
+    read_files = sum(t.files for t in tallies if t.units_total is not None)
+    parts = [stage_part(t, read_files, seconds) for t in tallies if t.files != t.files_shown]
     return f"stackpipe [{os.getpid()}] " + " | ".join(parts)
 
 
-def count(instance: int, stage: str, size: int) -> None:
-    """One input of `stage` (one stage object: a run may have two stages of one name);
-    prints a line, with rates since the last one, when the interval has passed."""
+def count(key, stage: str, size: int, files: int = 1, *, units_total: int | None = None) -> None:
+    """`files` inputs of `stage` (`key`: the stage object); prints a line, with rates since
+    the last one, when the interval has passed. `units_total`: the units a reading stage
+    takes in (its `N of M units`)."""
     now = time.monotonic()
-    tally = _tallies.get(instance)
+    tally = _tallies.get(key)
     if tally is None:
-        tally = _tallies[instance] = [stage, 0, 0, 0, 0]
+        tally = _tallies[key] = _Tally(stage, units_total)
         if not _last_line[0]:
             _last_line[0] = now
-    tally[1] += 1
-    tally[2] += size
+    tally.files += files
+    tally.bytes += size
     if now - _last_line[0] >= _INTERVAL_S:
-        moved = [(t[0], t[1], t[2], t[1] - t[3], t[2] - t[4]) for t in _tallies.values() if t[1] != t[3]]
-        for t in _tallies.values():
-            t[3], t[4] = t[1], t[2]
-        print(progress_line(moved, now - _last_line[0]), file=sys.stderr, flush=True)
+        tallies = list(_tallies.values())
+        print(progress_line(tallies, now - _last_line[0]), file=sys.stderr, flush=True)
+        for t in tallies:
+            t.files_shown, t.bytes_shown = t.files, t.bytes
         _last_line[0] = now
+
+
+def unit_done(key, stage: str, units_total: int | None) -> None:
+    """A reading stage (`key`) finished one of its units (perhaps one that held no file)."""
+    tally = _tallies.get(key)
+    if tally is None:
+        tally = _tallies[key] = _Tally(stage, units_total)
+    tally.units += 1

@@ -9,6 +9,7 @@ import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from stackpipe.beam.counting import MeasureShuffle
 from stackpipe.beam.write import WriteRecords, write_bytes_atomically
 from stackpipe.records import SHARD_SCHEMA, packed_record_to_row
 from stackpipe.tokens.manifest import (
@@ -97,6 +98,8 @@ class WriteShards(beam.PTransform):
 
     def expand(self, inputs):
         rows, source_tallies = inputs["rows"], inputs["tally"]
+        # the grouping into shards moves every row: its bytes go to the `shuffle` Beam counter
+        rows | "MeasureShardShuffle" >> MeasureShuffle("shards", "rows")
         shards = rows | "WriteShardFiles" >> WriteRecords(
             self._output, SHARD_SCHEMA, lambda row: row.to_row(), lambda row: row.id, self._target,
             size_of=lambda row: 4 * len(row.tokens))

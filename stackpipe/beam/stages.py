@@ -2,9 +2,9 @@
 
 Stage functions are plain callables from the library core: `fn(element)` returns the kept
 (possibly edited) element or a `Rejected`; a flat stage returns an iterable of those.
-Counts are pre-summed per bundle and emitted on the `stats` output, so stats.json is
-computed by the pipeline itself on any runner (no driver-side metric queries); the same
-counts go to Beam `Metrics` for runner UIs.
+Counting is `StageTally`'s (stackpipe/beam/counting.py): pre-summed per bundle and
+emitted on the `stats` output, so stats.json is computed by the pipeline itself on any
+runner; the same counts go to Beam `Metrics` for runner UIs and to the progress lines.
 
 A stage whose function also has `apply_many(elements) -> results` (decontamination: its
 array operations cost the same for one small file as for many) gets its elements in
@@ -16,16 +16,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
-from apache_beam.transforms.window import GlobalWindows
-from apache_beam.utils.timestamp import MIN_TIMESTAMP
 from apache_beam.utils.windowed_value import WindowedValue
 
-from stackpipe.beam import progress
+from stackpipe.beam.counting import REJECTED, STATS, StageTally
 from stackpipe.records import FileRecord, RawFile, Rejected
 
-REJECTED = "rejected"
-STATS = "stats"
 BATCH_BYTES = 1_000_000
 BATCH_ELEMENTS = 512
 
@@ -41,10 +36,11 @@ def element_bytes(element: Any) -> int:
 
 
 class _StageDoFn(beam.DoFn):
-    def __init__(self, stage: str, fn: Callable, flat: bool = False):
+    def __init__(self, stage: str, fn: Callable, flat: bool = False, units_total: int | None = None):
         self._stage = stage
         self._fn = fn
         self._flat = flat
+        self._units_total = units_total
 
     def setup(self):
         setup = getattr(self._fn, "setup", None)
@@ -53,19 +49,13 @@ class _StageDoFn(beam.DoFn):
         # Editors (e.g. PII redaction) may say what they changed in a kept record:
         # `edits(record) -> [(name, count)]`, summed into stats.json's `edited`.
         self._edits = getattr(self._fn, "edits", None) or (lambda result: ())
-        self._progress = progress.is_reporting()
+        self._tally = StageTally(self._units_total)
 
     def start_bundle(self):
-        self._counts: dict[tuple[str, str, str], list[int]] = {}
+        self._tally.reset()
 
     def _count(self, kind: str, reason: str, size: int) -> None:
-        if kind == "input" and self._progress:
-            progress.count(id(self), self._stage, size)
-        slot = self._counts.get((self._stage, kind, reason))
-        if slot is None:
-            slot = self._counts[(self._stage, kind, reason)] = [0, 0]
-        slot[0] += 1
-        slot[1] += size
+        self._tally.add(self._stage, kind, reason, 1, size)
 
     def _route(self, result):
         size = element_bytes(result)
@@ -74,29 +64,21 @@ class _StageDoFn(beam.DoFn):
             return beam.pvalue.TaggedOutput(REJECTED, result)
         self._count("kept", "", size)
         for name, count in self._edits(result):
-            self._count_edits(name, count)
+            self._tally.add(self._stage, "edited", name, count, 0)
         return result
-
-    def _count_edits(self, name: str, count: int) -> None:
-        slot = self._counts.setdefault((self._stage, "edited", name), [0, 0])
-        slot[0] += count
 
     def process(self, element, *side_inputs):
         if self._flat:
             for result in self._fn(element, *side_inputs):
                 self._count("input", "", element_bytes(result))
                 yield self._route(result)
+            self._tally.unit_done(self._stage)
         else:
             self._count("input", "", element_bytes(element))
             yield self._route(self._fn(element, *side_inputs))
 
     def finish_bundle(self):
-        for key, (files, size) in self._counts.items():
-            stage, kind, reason = key
-            Metrics.counter(stage, f"{kind}.{reason}" if reason else kind).inc(files)
-            yield beam.pvalue.TaggedOutput(
-                STATS, GlobalWindows.windowed_value((key, (files, size)), MIN_TIMESTAMP)
-            )
+        yield from self._tally.flush()
 
 
 class _BatchedStageDoFn(_StageDoFn):
@@ -138,10 +120,12 @@ class ApplyStage(beam.PTransform):
 
     `flat=True` for functions that turn one input into many results (readers, dedup
     groups); their input count is the number of results. `side_inputs` (Beam side input
-    views) are passed to `fn` after the element.
+    views) are passed to `fn` after the element. `units_total`: how many elements a
+    flat reading stage takes in (its input units), for the progress lines' `N of M units`.
     """
 
-    def __init__(self, stage: str, fn: Callable, *, flat: bool = False, side_inputs: tuple = ()):
+    def __init__(self, stage: str, fn: Callable, *, flat: bool = False, side_inputs: tuple = (),
+                 units_total: int | None = None):
         # A stable, unique label per stage keeps pipeline graphs readable and updatable.
         super().__init__(label=f"Stage_{stage}")
         if not stage.isascii() or not stage.replace("_", "").isalnum() or stage.lower() != stage:
@@ -150,10 +134,12 @@ class ApplyStage(beam.PTransform):
         self._fn = fn
         self._flat = flat
         self._side_inputs = side_inputs
+        self._units_total = units_total
 
     def expand(self, pcoll):
         batched = hasattr(self._fn, "apply_many") and not self._flat and not self._side_inputs
-        dofn = _BatchedStageDoFn(self._stage, self._fn) if batched else _StageDoFn(self._stage, self._fn, self._flat)
+        dofn = (_BatchedStageDoFn(self._stage, self._fn) if batched
+                else _StageDoFn(self._stage, self._fn, self._flat, self._units_total))
         results = pcoll | f"Apply_{self._stage}" >> beam.ParDo(dofn, *self._side_inputs).with_outputs(
             REJECTED, STATS, main="kept")
         return {"kept": results.kept, "rejected": results[REJECTED], "stats": results[STATS]}

@@ -3,7 +3,7 @@
 Planning only lists (plus one Parquet footer read per table, to split it by row group);
 it never reads file contents. What a URI is:
 
-- `python-env://[stdlib|site-packages]`: the running interpreter's code (see pyenv).
+- `python-env://[stdlib|site-packages]`: the running interpreter's code (see pyenv; local runners only).
 - a file: by its suffix, an archive (.tar, .tar.gz, .tgz, .tar.zst, .zip: one
   repository, named after the file), a Parquet table (one unit per row group) or a JSONL
   table (.jsonl, .jsonl.gz, .jsonl.zst, .json.gz, .json.zst, .ndjson: one unit).

@@ -6,6 +6,12 @@
 its metadata declares. `python-env://stdlib` and `python-env://site-packages` read one
 half. Distributions are found with importlib.metadata in sys.path order; when a name is
 installed twice, the first one (the one `import` would use) wins.
+
+Planning lists this interpreter's distributions, but the units are read by whichever
+process runs the read stage: only runners whose workers are this process (the in-process
+runners, LOOPBACK) read the same installation. Remote runners refuse `python-env://` at
+submission (stackpipe/beam/submission.py); pack the installation into archives on shared
+storage for them.
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--steps", type=int, required=True)
     parser.add_argument("--stop-at", type=int, default=None, metavar="STEP",
                         help="end this run after STEP (e.g. a job's time slot); rerun the command to resume")
+    parser.add_argument("--vocab-size", type=int, default=None, metavar="N",
+                        help="model vocabulary rows (default: the preset's published size; for a model trained "
+                        "from scratch with a larger tokenizer)")
     parser.add_argument("--seq-len", type=int, default=2048)
     parser.add_argument("--micro-batch", type=int, default=4, help="sequences per rank per micro step")
     parser.add_argument("--grad-accum", type=int, default=1)
@@ -45,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-final-checkpoint", action="store_true",
                         help="do not save a checkpoint when the run ends (throughput tests, throwaway runs)")
     parser.add_argument("--parallel", choices=("fsdp", "ddp"), default="fsdp")
+    parser.add_argument("--tp", type=int, default=1, metavar="N",
+                        help="tensor-parallel group size: N consecutive ranks split each block (default 1)")
+    parser.add_argument("--dp-shard", type=int, default=None, metavar="N",
+                        help="FSDP2 data-parallel shards (default: world size / --tp); --tp x --dp-shard must "
+                        "equal the world size")
     parser.add_argument("--compile", action="store_true", help="torch.compile each transformer block")
     parser.add_argument("--activation-checkpointing", action="store_true")
     parser.add_argument("--document-masking", action="store_true",
@@ -71,10 +79,11 @@ def train_main(argv: list[str]) -> int:
         steps=args.steps, stop_at=args.stop_at, seq_len=args.seq_len, micro_batch=args.micro_batch, grad_accum=args.grad_accum,
         lr=args.lr, warmup_steps=args.warmup_steps, min_lr_ratio=args.min_lr_ratio, weight_decay=args.weight_decay,
         grad_clip=args.grad_clip, seed=args.seed, checkpoint_every=args.checkpoint_every,
-        final_checkpoint=not args.no_final_checkpoint, parallel=args.parallel,
+        final_checkpoint=not args.no_final_checkpoint, parallel=args.parallel, tp=args.tp, dp_shard=args.dp_shard,
         compile=args.compile, activation_checkpointing=args.activation_checkpointing,
         document_masking=args.document_masking, device=args.device, log_every=args.log_every,
-        peak_tflops=args.peak_tflops)
+        peak_tflops=args.peak_tflops,
+        model_overrides={} if args.vocab_size is None else {"vocab_size": args.vocab_size})
     train(config)
     return 0
 

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +29,7 @@ from stackpipe.train.flops import peak_flops, total_params, training_flops_per_t
 from stackpipe.train.models import build_config, build_model
 from stackpipe.train.models.common.config import TransformerConfig
 from stackpipe.train.parallel import World, all_reduce_mean, close_world, init_world, parallelize, unwrap
+from stackpipe.train.tensor_parallel import check_tensor_parallel
 
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
@@ -55,6 +56,8 @@ class TrainConfig:
     checkpoint_every: int | None = None  # periodic saves, besides the final one
     final_checkpoint: bool = True    # save after this run's last step (--steps or --stop-at)
     parallel: Literal["ddp", "fsdp"] = "fsdp"
+    tp: int = 1                      # tensor-parallel group size (consecutive ranks)
+    dp_shard: int | None = None      # FSDP2 shards; None: world size / tp
     compile: bool = False
     activation_checkpointing: bool = False
     document_masking: bool = False
@@ -75,13 +78,25 @@ def learning_rate(step: int, config: TrainConfig) -> float:
 
 
 def model_config_for(config: TrainConfig, tokenizer_vocab: int) -> TransformerConfig:
-    """The preset, with the vocabulary sized to the shards' tokenizer (rounded up to 64)."""
-    vocab = -(-tokenizer_vocab // 64) * 64
-    model_config = build_config(config.family, config.preset, vocab_size=vocab, **config.model_overrides)
+    """The preset (with `model_overrides`), keeping its published vocabulary size: Code
+    Llama's 32016 rows stay 32016, so released weights and exports keep their shapes. A
+    tokenizer larger than that vocabulary is an error; a from-scratch model can be given
+    another size with `model_overrides={"vocab_size": N}` (`--vocab-size`)."""
+    model_config = build_config(config.family, config.preset, **config.model_overrides)
+    if tokenizer_vocab > model_config.vocab_size:
+        raise ValueError(f"the shards' tokenizer has {tokenizer_vocab} tokens, more than the {model_config.vocab_size} "
+                         f"rows of the {config.family} {config.preset} vocabulary; use a tokenizer of at most "
+                         f"{model_config.vocab_size} tokens, or for a model trained from scratch pass --vocab-size "
+                         f"{-(-tokenizer_vocab // 64) * 64}")
     if config.seq_len > model_config.max_seq_len:
         raise ValueError(f"--seq-len {config.seq_len} exceeds the {config.family} {config.preset} context "
                          f"of {model_config.max_seq_len} tokens")
     return model_config
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """The RNG seed of one step on one rank (dropout); distinct across steps and ranks."""
+    return (seed * 1_000_003 + step) * 65_537 + rank
 
 
 def should_checkpoint(done: int, last: int, config: TrainConfig) -> bool:
@@ -99,23 +114,14 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 
 
 def _no_grad_sync(model: torch.nn.Module, last_micro: bool):
-    """Skip the gradient all-reduce on every micro step but the last of a step."""
-    if last_micro:
-        return contextlib.nullcontext()
-    if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+    """DDP: skip the gradient all-reduce on every micro step but the last of a step (its
+    gradients are whole on every rank anyway). FSDP2 is left to reduce-scatter after every
+    micro step, as torchtitan does: each rank then only ever accumulates its own shard of
+    the gradients, where switching the sync off would keep whole unsharded fp32 gradients
+    between micro steps (28 GB per rank for a 7B model)."""
+    if not last_micro and isinstance(model, torch.nn.parallel.DistributedDataParallel):
         return model.no_sync()
-    if hasattr(model, "set_requires_gradient_sync"):  # FSDP2
-        model.set_requires_gradient_sync(False)
-        return _restore_sync(model)
     return contextlib.nullcontext()
-
-
-@contextlib.contextmanager
-def _restore_sync(model):
-    try:
-        yield
-    finally:
-        model.set_requires_gradient_sync(True)
 
 
 def write_run_file(config: TrainConfig, model_config: TransformerConfig, manifest, output: Path) -> None:
@@ -141,7 +147,9 @@ def check_resumable(output: Path, model_config: TransformerConfig, manifest) -> 
         raise DataError(f"{output}: its checkpoints were trained with tokenizer {previous['tokenizer']['sha256'][:12]}, "
                         f"but {manifest.path} uses {manifest.tokenizer_sha256[:12]}; use a new --output")
     current = json.loads(json.dumps(asdict(model_config), default=list))
-    changed = sorted(k for k in current if previous["model"].get(k) != current[k])
+    defaults = {f.name: f.default for f in fields(TransformerConfig)}
+    # A field added since the run started counts as unchanged while it keeps its default.
+    changed = sorted(k for k in current if previous["model"].get(k, defaults.get(k)) != current[k])
     if changed:
         raise ValueError(f"{output}: its checkpoints are of another model ({', '.join(changed)} differ); "
                          f"use a new --output or the original --family/--preset")
@@ -175,7 +183,7 @@ class Progress:
 
 def train(config: TrainConfig) -> list[dict]:
     """Train; returns the logged metric records of this run (rank 0; empty on others)."""
-    world = init_world(config.device)
+    world = init_world(config.device, tp=config.tp, dp_shard=config.dp_shard)
     try:
         return _train(config, world)
     finally:
@@ -186,6 +194,7 @@ def _train(config: TrainConfig, world: World) -> list[dict]:
     output = Path(config.output)
     manifests = [read_manifest(directory) for directory, _ in config.data]
     model_config = model_config_for(config, manifests[0].vocab_size)
+    check_tensor_parallel(model_config, world.tp)
     validate_manifests(manifests, vocab_size=model_config.vocab_size, family=config.family)
     for manifest in manifests:
         verify_tokenizer(manifest)
@@ -193,17 +202,15 @@ def _train(config: TrainConfig, world: World) -> list[dict]:
     if world.is_main:
         write_run_file(config, model_config, manifests[0], output)
 
-    torch.manual_seed(config.seed)
-    model = build_model(model_config)
-    model.init_weights()
-    model.to(world.device)
+    with torch.device("meta"):  # no weight exists before sharding (parallelize materialises)
+        model = build_model(model_config)
     on_gpu = world.device.type == "cuda"
     model = parallelize(model, world, mode=config.parallel, mixed_bf16=on_gpu, compile_blocks=config.compile,
-                        activation_checkpointing=config.activation_checkpointing)
+                        activation_checkpointing=config.activation_checkpointing, seed=config.seed)
     optimizer = torch.optim.AdamW(param_groups(model, config.weight_decay), lr=config.lr, betas=config.betas,
                                   eps=1e-8, fused=on_gpu or None)
     batches = PackedBatches(list(config.data), seq_len=config.seq_len, micro_batch=config.micro_batch,
-                            rank=world.rank, world_size=world.world_size, seed=config.seed,
+                            rank=world.dp_rank, world_size=world.dp_size, seed=config.seed,
                             document_masking=config.document_masking)
     start = 0
     resume_from = latest_checkpoint(output)
@@ -212,18 +219,22 @@ def _train(config: TrainConfig, world: World) -> list[dict]:
         start = state["step"]
         batches.load_state_dict(state["data"])
 
-    tokens_per_step = config.seq_len * config.micro_batch * config.grad_accum * world.world_size
+    tokens_per_step = config.seq_len * config.micro_batch * config.grad_accum * world.dp_size
     flops_per_token = training_flops_per_token(model_config, config.seq_len)
     peak = peak_flops(torch.cuda.get_device_name(world.device) if on_gpu else "cpu", config.peak_tflops)
     progress = Progress(output, config.steps, world.is_main)
     if world.is_main and start == 0:
         print(f"stackpipe train: {config.family} {config.preset}, {total_params(model_config) / 1e6:,.1f}M params, "
-              f"world {world.world_size}, {tokens_per_step:,} tokens/step", file=sys.stderr)
+              f"world {world.world_size} (dp {world.dp_size} x tp {world.tp}), {tokens_per_step:,} tokens/step",
+              file=sys.stderr)
     records = []
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if on_gpu else contextlib.nullcontext()
     window_started, window_steps = time.perf_counter(), 0
     last = min(config.steps, config.stop_at or config.steps)
     for step in range(start, last):
+        # Dropout masks from (seed, step, dp rank) alone, so a resumed run draws the same ones
+        # and the ranks of a tensor-parallel group draw the same masks for their shared activations.
+        torch.manual_seed(step_seed(config.seed, step, world.dp_rank))
         lr = learning_rate(step, config)
         for group in optimizer.param_groups:
             group["lr"] = lr

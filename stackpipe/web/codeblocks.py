@@ -31,11 +31,12 @@ TABLE_BLOCKS = ("table:has(td.blob-code)", "div.fragment:has(div.line)")
 # Inside a code block, what a reader does not copy: mdBook's hidden lines (rustdoc drops
 # them server-side), line numbers (Pygments `linenos`/`lineno`, Prism, highlightjs-line-
 # numbers, rustdoc's `data-nosnippet` anchors, Hexo's gutter, Hugo's `lnt`/`ln`), buttons
-# and form controls (copy, run, Node.js's module-flavour toggle).
+# and form controls (copy, run, Node.js's module-flavour toggle), rustdoc's "ⓘ" link to
+# a return type's notable traits after a declaration.
 GUTTERS = (".linenos, .linenodiv, .lineno, td.gutter, .line-numbers-rows, .hljs-ln-numbers, .src-line-numbers, "
            "span.lnt, td.listing_lines")
 NOT_COPIED = (f".boring, {GUTTERS}, .gutter, .ln, [data-nosnippet], button, input, select, script, style, "
-              "template")
+              "template, a.tooltip[data-notable-ty]")
 # A block of line numbers beside the code (Sphinx `linenos` tables, rustdoc's older
 # `src-line-numbers`, Hexo's gutter, gtk-doc's `listing_lines`) is no code block of its
 # own, nor page text.
@@ -48,10 +49,20 @@ LINE_BLOCKS = "div, p, li, tr, h1, h2, h3, h4, h5, h6, details, summary"
 # resiliparse leaves out every element with a `hidden` attribute.
 HIDDEN_PANELS = "[role=tabpanel][hidden], .tab-pane[hidden], .sphinx-tabs-panel[hidden]"
 # resiliparse leaves out every `<aside>`. One that holds a code block and sits deep in the
-# page is part of the text (docutils' `sidebar` and `topic` directives, in Sphinx 5+), not
-# the site's sidebar (a child or grandchild of `<body>` in the themes looked at): it is
-# unwrapped, its content kept in place.
+# page is part of the text (docutils' `sidebar` and `topic` directives and footnotes, in
+# Sphinx 5+; footnotes are asides inside an aside), not the site's sidebar (a child or
+# grandchild of `<body>` in the themes looked at): it is unwrapped, its content kept in
+# place.
 ASIDE_DEPTH = 3
+# resiliparse also leaves out elements whose id or class reads like page furniture
+# ("related", "recommended", "print-", "comments", "metadata", ...). docutils (Sphinx)
+# names each `<section>` after its heading, so a section titled "New Features Related to
+# Type Hints" or "Print Is a Function" went with its code. A section (or docutils' older
+# `div.section`) holding a code block whose id is its own heading's anchor loses the id:
+# an anchor is a link target, not a layout name. Duplicate anchors get a number suffix
+# (`-1`, `_1`); Sphinx numbers headings ("4.2. Manifest-related options").
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+ANCHOR_SUFFIX = re.compile(r"[-_]\d+$")
 # Links that are page furniture: skip links, heading permalinks (Sphinx, MkDocs,
 # Docusaurus, VitePress, Node.js, rustdoc), "edit this page". resiliparse is told to skip
 # them (extract.SKIPPED); `_deepen` leaves them links.
@@ -86,7 +97,8 @@ def protect_code_blocks(html: str) -> Protected:
     marker = _marker(html)
     blocks: list[str] = []
     lists: dict[int, LexborNode] = {}
-    asides: dict[int, LexborNode] = {}
+    asides: dict[int, tuple[LexborNode, int]] = {}
+    seen: set[int] = set()  # ancestors looked at: sections are judged once
     for element in _block_elements(tree.body):
         text = copy_text(element)
         if not text:
@@ -94,12 +106,20 @@ def protect_code_blocks(html: str) -> Protected:
         index = len(blocks)
         blocks.append(text)
         _mark(element, f" {marker}{index}S ", f" {marker}{index}E ", text)
-        for tag, found in (("ul", lists), ("aside", asides)):
-            outer = _outermost(element, tag)
-            if outer is not None:
-                found[outer.mem_id] = outer
-    for aside in asides.values():  # first: unwrapping keeps the nodes, `_deepen` makes new ones
-        if _depth(aside) >= ASIDE_DEPTH:
+        ancestors = _ancestors(element)
+        outer_list = next((node for node in reversed(ancestors) if node.tag == "ul"), None)
+        if outer_list is not None:
+            lists[outer_list.mem_id] = outer_list
+        for depth, node in enumerate(reversed(ancestors)):
+            if node.mem_id in seen:
+                continue
+            seen.add(node.mem_id)
+            if node.tag == "aside":
+                asides[node.mem_id] = (node, depth)
+            elif _is_heading_anchor(node):
+                del node.attrs["id"]
+    for aside, depth in asides.values():  # first: unwrapping keeps the nodes, `_deepen` makes new ones
+        if depth >= ASIDE_DEPTH:
             aside.unwrap()
     for outer in lists.values():
         _deepen(outer)
@@ -172,11 +192,13 @@ def copy_text(element: LexborNode) -> str:
 
 
 def _break_around(block: LexborNode) -> None:
-    """A line break before and after `block` unless the text beside it has one."""
+    """A line break before and after `block` unless the text beside it has one, or the
+    block's own last line ended (rustdoc's "Show 25 methods" `<details>` ends with one,
+    and the trait's closing `}` follows on the next line, not after a blank one)."""
     before, after = block.prev, block.next
     if before is not None and not _text(before).endswith("\n"):
         block.insert_before("\n")
-    if after is not None and not _text(after).startswith("\n"):
+    if after is not None and not _text(after).startswith("\n") and not _text(block).endswith("\n"):
         block.insert_after("\n")
 
 
@@ -186,10 +208,16 @@ def _text(node: LexborNode) -> str:
 
 def _separate_code_children(element: LexborNode) -> None:
     """Two `<code>` children of one block with no line break between them are two
-    listings (Node.js's ES-module and CommonJS flavours of one example): a blank line
-    goes between them."""
+    listings (Node.js's ES-module and CommonJS flavours of one example) when the block
+    holds nothing else: a blank line goes between them. `<code>` among other text is
+    inline (the names in a Sphinx grammar production, `expr ::= name "," names`)."""
     if element.css_first("code ~ code") is None:
         return
+    child = element.first_child
+    while child is not None:
+        if child.tag != "code" and (child.text(deep=True) or "").strip():
+            return
+        child = child.next
     line_ended = True  # whether the block's text so far ends with a line break
     child = element.first_child
     while child is not None:
@@ -232,22 +260,39 @@ def _code_is_block(element: LexborNode) -> bool:
     return any(PRE_STYLE.search(style) for style in styles)
 
 
-def _outermost(element: LexborNode, tag: str) -> LexborNode | None:
-    """The outermost ancestor of `element` that is a `tag` element, if any."""
-    node, outer = element.parent, None
+def _ancestors(element: LexborNode) -> list[LexborNode]:
+    """The elements between `element` and `<body>`, nearest first."""
+    found, node = [], element.parent
     while node is not None and node.tag not in ("body", "-document"):
-        if node.tag == tag:
-            outer = node
+        found.append(node)
         node = node.parent
-    return outer
+    return found
 
 
-def _depth(element: LexborNode) -> int:
-    """How many elements stand between `element` and `<body>`."""
-    depth, node = 0, element.parent
-    while node is not None and node.tag not in ("body", "-document"):
-        depth, node = depth + 1, node.parent
-    return depth
+def _is_heading_anchor(node: LexborNode) -> bool:
+    """Whether `node` is a section whose id is the anchor of its heading (the heading's
+    letters and digits, in order, as docutils, MkDocs and GitHub make anchors)."""
+    ident = node.attributes.get("id")
+    if not ident or not (node.tag == "section" or (node.tag == "div" and _has_class(node, "section"))):
+        return False
+    child = node.first_child
+    while child is not None and child.tag not in HEADINGS:
+        if child.tag not in ("-text", "-comment", "span", "a") or (child.text(deep=True) or "").strip():
+            return False
+        child = child.next
+    if child is None:
+        return False
+    heading = _letters(child.text(deep=True) or "")
+    anchors = (_letters(ident), _letters(ANCHOR_SUFFIX.sub("", ident)))
+    return heading in anchors or heading.lstrip("0123456789") in anchors  # Sphinx's section numbers
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
+def _has_class(node: LexborNode, name: str) -> bool:
+    return name in (node.attributes.get("class") or "").split()
 
 
 def _deepen(ul: LexborNode) -> None:

@@ -8,8 +8,8 @@ comes out as a reader copies it, where resiliparse put it. What resiliparse is t
 skip on top of its own heuristics is page furniture that it keeps otherwise: images
 (their alt texts; `alt_texts=False` would also skip `<figure>`, where mdBook puts its
 listings), keyboard-shortcut help, cookie and consent banners, "edit this page" links,
-site title bars and in-page tables of contents. XHTML's self-closing `<a name="x"/>` is
-closed before parsing (`close_anchors`).
+site title bars (Doxygen's `#titlearea` too) and in-page tables of contents. XHTML's
+self-closing `<a name="x"/>` is closed before parsing (`close_anchors`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ SKIPPED = (
     *FURNITURE_LINKS.split(", "),
     # rustdoc: version and source links, the toggles' "Expand description"
     ".rightside", ".main-heading .sub-heading", "a.src", "summary.hideme",
-    # site title bars above the page (mdBook's menu bar with the book's title, Bootstrap's navbar)
-    "[role=banner]", ".menu-bar", ".navbar", ".site-header",
+    # site title bars above the page (mdBook's menu bar with the book's title, Bootstrap's navbar,
+    # Doxygen's project name, number and brief)
+    "[role=banner]", ".menu-bar", ".navbar", ".site-header", "#titlearea",
     # in-page tables of contents (DocBook, gtk-doc, Doxygen, AsciiDoc, the npm docs, docutils' `contents`)
     ".toc", "#toc", ".table-of-contents", "[id$=table-of-contents]", "[id$=table_of_contents]", "nav.contents",
     "div.topic.contents",

@@ -2,7 +2,9 @@
 
 read (WARC file -> pages) -> domain (allow/deny) -> extract (HTML -> text) -> url_dedup
 -> classify -> quality -> pii -> decontam -> exact_dedup. The last four are curate's
-own stages (stackpipe.curation); quality runs with rules/web.yaml's overrides.
+own stages (stackpipe.curation); quality runs with rules/web.yaml's overrides. The size
+check of a page's text runs at extract, where its code blocks are known
+(stackpipe.web.quality).
 
 Web pages carry no licence: they get `license_type` `no_license` and no licence stage,
 so nothing downstream drops them for it (the dedup keep policy ranks them after
@@ -14,12 +16,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable, Iterator, Sequence
 
-from stackpipe.records import Drop, FileRecord, RawFile, Rejected, rejected_from_raw
+from stackpipe.records import Drop, FileRecord, RawFile, Rejected, reject, rejected_from_raw
 from stackpipe.rules import QualityRules, Rules
 from stackpipe.sources.storage import expand_glob, stat_uri, walk
 from stackpipe.sources.units import SourceError
 from stackpipe.sources.uris import basename, has_glob
-from stackpipe.web.extract import extract_page
+from stackpipe.web.extract import STAGE as EXTRACT, extract_page
+from stackpipe.web.quality import check_page_text, page_text_rules
 from stackpipe.web.urls import check_domain
 from stackpipe.web.warc import is_warc_name, read_warc
 
@@ -79,13 +82,19 @@ class CheckDomains:
 
 
 class ExtractPages:
-    """extract: HTML bytes -> main text with code blocks (`empty_text` when none)."""
+    """extract: HTML bytes -> main text with code blocks (`empty_text` when none,
+    `too_few_chars` when shorter than the web pages' minimum for its code)."""
 
     def __init__(self, rules: Rules):
         self._rules = rules.web
+        self._sizes = page_text_rules(rules)
 
     def __call__(self, raw: RawFile) -> FileRecord | Rejected:
-        return extract_page(raw, self._rules)
+        record = extract_page(raw, self._rules)
+        if isinstance(record, Rejected):
+            return record
+        verdict = check_page_text(record, self._sizes)
+        return reject(record, EXTRACT, verdict) if isinstance(verdict, Drop) else record
 
 
 def url_dedup_key(record: FileRecord) -> str:
@@ -109,8 +118,14 @@ def split_url_duplicates(records: Iterable[FileRecord]) -> list[FileRecord | Rej
 
 def web_quality_rules(rules: Rules) -> Rules:
     """`rules` whose quality thresholds for the web language carry rules/web.yaml's
-    `quality` overrides (the other languages' thresholds are unchanged)."""
+    `quality` overrides (the other languages' thresholds are unchanged). Its `min_chars`
+    is the fewest characters any page may have: pages with whole code blocks need fewer
+    (stackpipe.web.quality), checked at extract."""
     language = rules.web.language
     base = rules.quality.overrides.get(language, {})
-    overrides = {**rules.quality.overrides, language: {**base, **rules.web.quality}}
+    web = {**base, **rules.web.quality}
+    floor = page_text_rules(rules).floor
+    if floor is not None:
+        web["min_chars"] = floor
+    overrides = {**rules.quality.overrides, language: web}
     return dataclasses.replace(rules, quality=QualityRules(defaults=rules.quality.defaults, overrides=overrides))

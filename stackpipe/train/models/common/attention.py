@@ -44,6 +44,7 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(config.dim, self.n_kv_heads * self.head_dim, bias=config.bias)
         self.o_proj = nn.Linear(self.n_heads * self.head_dim, config.dim, bias=config.bias)
         self.interleaved = config.rope_interleaved
+        self.attention_dropout = config.attention_dropout
         self.rope = (
             RotaryEmbedding(self.head_dim, config.rope_theta, config.rope_scaling, config.rope_interleaved)
             if config.positions == "rope" else None
@@ -52,20 +53,22 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """x (B, T, D), positions (B, T) long, mask from `build_attention_mask` -> (B, T, D)."""
         B, T, _ = x.shape
-        q = self.q_proj(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, hd)
-        k = self.k_proj(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, KV, T, hd)
-        v = self.v_proj(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, KV, T, hd)
+        # -1 heads: under tensor parallelism each rank holds H / tp query and KV / tp kv heads.
+        q = self.q_proj(x).view(B, T, -1, self.head_dim).transpose(1, 2)  # (B, H, T, hd)
+        k = self.k_proj(x).view(B, T, -1, self.head_dim).transpose(1, 2)  # (B, KV, T, hd)
+        v = self.v_proj(x).view(B, T, -1, self.head_dim).transpose(1, 2)  # (B, KV, T, hd)
         if self.rope is not None:
             cos, sin = self.rope(positions)
             q, k = apply_rotary(q, cos, sin, self.interleaved), apply_rotary(k, cos, sin, self.interleaved)
-        grouped = self.n_kv_heads != self.n_heads
+        grouped = k.shape[1] != q.shape[1]  # local head counts (tensor parallelism)
         if grouped and mask is not None:
             # The flash kernel shares kv heads itself (enable_gqa) but takes no mask; the
             # kernels that do take one need the kv heads repeated up front.
-            repeat = self.n_heads // self.n_kv_heads
+            repeat = q.shape[1] // k.shape[1]
             k, v = k.repeat_interleave(repeat, dim=1), v.repeat_interleave(repeat, dim=1)  # (B, H, T, hd)
             grouped = False
         out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, is_causal=mask is None, enable_gqa=grouped
+            q, k, v, attn_mask=mask, is_causal=mask is None, enable_gqa=grouped,
+            dropout_p=self.attention_dropout if self.training else 0.0,
         )  # (B, H, T, hd)
-        return self.o_proj(out.transpose(1, 2).reshape(B, T, self.n_heads * self.head_dim))
+        return self.o_proj(out.transpose(1, 2).reshape(B, T, -1))

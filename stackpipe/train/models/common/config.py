@@ -77,7 +77,13 @@ class TransformerConfig:
     sliding_window: int | None = None  # keys attended per query, the query itself included (HF)
     mla: MLAConfig | None = None
     moe: MoEConfig | None = None
-    init_std: float = 0.02
+    init_std: float = 0.02       # HF initializer_range
+    # Dropout as GPTBigCode / Starcoder2 apply it (StarCoder trains with 0.1 on all three):
+    # on the summed input embeddings, on the attention probabilities, and on each block's
+    # attention and MLP output before it joins the residual stream.
+    embedding_dropout: float = 0.0
+    attention_dropout: float = 0.0
+    residual_dropout: float = 0.0
 
     @property
     def head_dim(self) -> int:

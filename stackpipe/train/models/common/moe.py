@@ -5,7 +5,8 @@ wide, as Hugging Face builds it) and through the `top_k` routed experts with the
 softmax gate scores, weighted by those scores times `routed_scaling`. With `n_groups`
 > 1 (DeepSeek-V2 236B) routing is group-limited: only the `topk_groups` groups holding
 the highest single scores stay eligible, which bounds how many devices a token reaches
-under expert parallelism. Routing matches HF's DeepseekV2TopkRouter.
+under expert parallelism. Routing matches HF's DeepseekV2TopkRouter. The routed experts
+are stacked weights run by one grouped GEMM (`common/experts.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import torch
 from torch import nn
 
 from stackpipe.train.models.common.config import TransformerConfig
+from stackpipe.train.models.common.experts import GroupedExperts
 from stackpipe.train.models.common.feed_forward import FeedForward
+from stackpipe.train.models.common.init import local
 
 
 class MoE(nn.Module):
@@ -31,9 +34,7 @@ class MoE(nn.Module):
         self.routed_scaling, self.norm_topk_prob = moe.routed_scaling, moe.norm_topk_prob
         self.aux_loss_alpha = moe.aux_loss_alpha
         self.gate = nn.Linear(config.dim, self.n_experts, bias=False)
-        self.experts = nn.ModuleList(
-            FeedForward(config.dim, moe.expert_ffn_dim, "swiglu", False) for _ in range(self.n_experts)
-        )
+        self.experts = GroupedExperts(self.n_experts, config.dim, moe.expert_ffn_dim)
         self.shared_experts = FeedForward(config.dim, moe.num_shared_experts * moe.expert_ffn_dim, "swiglu", False)
         self.aux_loss = torch.zeros(())
 
@@ -42,7 +43,7 @@ class MoE(nn.Module):
         # Routing decisions flip on small score differences: keep the gate in float32
         # even under bf16 autocast, as DeepSeek does.
         with torch.autocast(device_type=x.device.type, enabled=False):
-            scores = (x.float() @ self.gate.weight.float().t()).softmax(dim=-1)  # (N, E)
+            scores = (x.float() @ local(self.gate.weight).float().t()).softmax(dim=-1)  # (N, E)
         eligible = scores
         if self.n_groups > 1:
             grouped = scores.view(-1, self.n_groups, self.n_experts // self.n_groups)  # (N, G, E/G)
@@ -60,14 +61,7 @@ class MoE(nn.Module):
         scores, weights, ids = self.route(x_flat)
         self.aux_loss = self._balance_loss(scores.view(B, T, -1), ids.view(B, T, -1))
 
-        # Sort the N*K (token, slot) pairs by expert so each expert sees one contiguous
-        # batch; un-sorting with a gather (not index_add) keeps the sum deterministic.
-        flat_ids = ids.view(-1)  # (N*K,)
-        order = flat_ids.argsort(stable=True)
-        counts = torch.bincount(flat_ids, minlength=self.n_experts).tolist()
-        chunks = x_flat[order // self.top_k].split(counts)  # per expert: (n_e, D)
-        routed = torch.cat([self.experts[e](chunk) for e, chunk in enumerate(chunks) if counts[e]])  # (N*K, D)
-        routed = routed[order.argsort()].view(-1, self.top_k, D)  # (N, K, D)
+        routed = self.experts(x_flat, ids)  # (N, K, D)
         routed = (routed * weights.unsqueeze(-1)).sum(dim=1).to(x.dtype)  # (N, D)
         return routed.view(B, T, D) + self.shared_experts(x)
 

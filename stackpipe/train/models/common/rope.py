@@ -22,18 +22,29 @@ class RotaryEmbedding(nn.Module):
 
     def __init__(self, head_dim: int, theta: float, scaling: RopeScaling | None, interleaved: bool):
         super().__init__()
+        self.head_dim, self.theta, self.scaling = head_dim, theta, scaling
         self.interleaved = interleaved
-        self.scale = 1.0
+        inv_freq, self.scale = self._inv_freq_and_scale()
+        # Not persistent: derived from the config, so checkpoints and HF exports omit it.
+        self.register_buffer("inv_freq", inv_freq, persistent=False)  # (hd/2,)
+
+    def _inv_freq_and_scale(self) -> tuple[torch.Tensor, float]:
+        scaling, head_dim = self.scaling, self.head_dim
         if scaling is not None and scaling.kind == "yarn":
             from stackpipe.train.models.common.yarn import yarn_inv_freq_and_scale
 
-            inv_freq, self.scale = yarn_inv_freq_and_scale(head_dim, theta, scaling)
-        else:
-            inv_freq = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
-            if scaling is not None:  # linear
-                inv_freq = inv_freq / scaling.factor
-        # Not persistent: derived from the config, so checkpoints and HF exports omit it.
-        self.register_buffer("inv_freq", inv_freq, persistent=False)  # (hd/2,)
+            return yarn_inv_freq_and_scale(head_dim, self.theta, scaling)
+        inv_freq = 1.0 / self.theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+        if scaling is not None:  # linear
+            inv_freq = inv_freq / scaling.factor
+        return inv_freq, 1.0
+
+    @torch.no_grad()
+    def reset_inv_freq(self) -> None:
+        """Recompute the frequencies in place: a model built on the meta device and then
+        materialised with `to_empty` holds uninitialised memory here."""
+        inv_freq, _ = self._inv_freq_and_scale()
+        self.inv_freq.copy_(inv_freq.to(self.inv_freq.device))
 
     def forward(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """positions (B, T) long -> cos, sin, each (B, T, head_dim) float32 in this module's layout."""

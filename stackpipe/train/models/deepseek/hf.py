@@ -1,9 +1,11 @@
 """Export to (and import from) Hugging Face's DeepseekV2ForCausalLM.
 
-Names are a table rename (`common/hf_names`) except the routed experts: transformers 5
-holds them stacked per layer, `mlp.experts.gate_up_proj` (E, 2*I, D), gate rows first,
-and `mlp.experts.down_proj` (E, D, I). This is also what its `save_pretrained` writes,
-and its loader still accepts the per-expert keys of the released checkpoints.
+Names are a table rename (`common/hf_names`) except the routed experts, which we hold
+stacked per layer (`feed_forward.experts.{gate,up,down}_proj`, (E, out, in)).
+transformers 5 stacks them too, as `mlp.experts.gate_up_proj` (E, 2*I, D), gate rows
+first, and `mlp.experts.down_proj` (E, D, I): what its `save_pretrained` writes and what
+the export writes. The released checkpoints hold one module per expert
+(`mlp.experts.{e}.{gate,up,down}_proj.weight`); the import takes either layout.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ _PER_LAYER = {
     **{f"feed_forward.shared_experts.{p}": f"mlp.shared_experts.{p}" for p in ("gate_proj", "up_proj", "down_proj")},
 }
 _LAYERS = "model.layers.{}."
-_EXPERT = re.compile(r"layers\.(\d+)\.feed_forward\.experts\.(\d+)\.(gate|up|down)_proj\.weight")
+_EXPERTS = re.compile(r"layers\.(\d+)\.feed_forward\.experts\.(gate|up|down)_proj")
 _STACKED = re.compile(r"model\.layers\.(\d+)\.mlp\.experts\.(gate_up_proj|down_proj)")
+_PER_EXPERT = re.compile(r"model\.layers\.(\d+)\.mlp\.experts\.(\d+)\.(gate|up|down)_proj\.weight")
 
 
 def _rope_scaling(scaling: RopeScaling | None) -> dict | None:
@@ -103,35 +106,43 @@ def hf_config(config: TransformerConfig, special_ids: dict[str, int]) -> dict:
 
 def to_hf_state_dict(state_dict: dict[str, torch.Tensor], config: TransformerConfig) -> dict[str, torch.Tensor]:
     """Our `Transformer` state dict -> DeepseekV2ForCausalLM's (transformers 5 layout)."""
-    experts = {}  # (layer, expert) -> {"gate" | "up" | "down": weight}
+    experts = {}  # layer -> {"gate" | "up" | "down": (E, out, in)}
     rest = {}
     for name, tensor in state_dict.items():
-        m = _EXPERT.fullmatch(name)
+        m = _EXPERTS.fullmatch(name)
         if m:
-            experts.setdefault((int(m[1]), int(m[2])), {})[m[3]] = tensor
+            experts.setdefault(int(m[1]), {})[m[2]] = tensor
         else:
             rest[name] = tensor
     out = to_hf_names(rest, _TOP, _PER_LAYER, _LAYERS)
-    for layer in sorted({layer for layer, _ in experts}):
-        per_expert = [experts[layer, e] for e in range(config.moe.num_routed_experts)]
+    for layer, w in sorted(experts.items()):
         prefix = f"{_LAYERS.format(layer)}mlp.experts"
-        out[f"{prefix}.gate_up_proj"] = torch.stack([torch.cat([w["gate"], w["up"]]) for w in per_expert])  # (E, 2I, D)
-        out[f"{prefix}.down_proj"] = torch.stack([w["down"] for w in per_expert])  # (E, D, I)
+        out[f"{prefix}.gate_up_proj"] = torch.cat([w["gate"], w["up"]], dim=1)  # (E, 2I, D)
+        out[f"{prefix}.down_proj"] = w["down"]  # (E, D, I)
     return out
 
 
 def from_hf_state_dict(hf_state_dict: dict[str, torch.Tensor], config: TransformerConfig) -> dict[str, torch.Tensor]:
-    """DeepseekV2ForCausalLM's state dict (transformers 5 layout) -> ours."""
+    """DeepseekV2ForCausalLM's state dict, stacked (transformers 5) or per expert (the
+    released checkpoints) -> ours."""
     out, rest = {}, {}
+    per_expert = {}  # (layer, projection) -> {expert: (out, in)}
     for name, tensor in hf_state_dict.items():
-        m = _STACKED.fullmatch(name)
-        if m is None:
-            rest[name] = tensor
-            continue
-        prefix = f"layers.{m[1]}.feed_forward.experts"
-        for e, w in enumerate(tensor):  # w: (2I, D) or (D, I)
-            if m[2] == "gate_up_proj":
-                out[f"{prefix}.{e}.gate_proj.weight"], out[f"{prefix}.{e}.up_proj.weight"] = w.chunk(2)
+        stacked, single = _STACKED.fullmatch(name), _PER_EXPERT.fullmatch(name)
+        if stacked:
+            prefix = f"layers.{stacked[1]}.feed_forward.experts"
+            if stacked[2] == "gate_up_proj":
+                out[f"{prefix}.gate_proj"], out[f"{prefix}.up_proj"] = tensor.chunk(2, dim=1)
             else:
-                out[f"{prefix}.{e}.down_proj.weight"] = w
+                out[f"{prefix}.down_proj"] = tensor
+        elif single:
+            per_expert.setdefault((int(single[1]), single[3]), {})[int(single[2])] = tensor
+        else:
+            rest[name] = tensor
+    for (layer, projection), by_expert in per_expert.items():
+        if sorted(by_expert) != list(range(config.moe.num_routed_experts)):
+            missing = sorted(set(range(config.moe.num_routed_experts)) - set(by_expert))
+            raise ValueError(f"layer {layer} {projection}_proj: experts {missing} missing from the checkpoint")
+        out[f"layers.{layer}.feed_forward.experts.{projection}_proj"] = torch.stack(
+            [by_expert[e] for e in range(len(by_expert))])  # (E, out, in)
     return {**from_hf_names(rest, _TOP, _PER_LAYER, _LAYERS), **out}

@@ -45,7 +45,7 @@ def deepseek_236b() -> TransformerConfig:
         mla=MLAConfig(kv_lora_rank=512, q_lora_rank=1536, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128),
         moe=MoEConfig(
             num_routed_experts=160, num_shared_experts=2, top_k=6, expert_ffn_dim=1536, first_k_dense=1,
-            n_groups=8, topk_groups=3, routed_scaling=16.0, aux_loss_alpha=0.003,
+            n_groups=8, topk_groups=3, routed_scaling=16.0, aux_loss_alpha=0.001,
         ),
     )
 
@@ -65,7 +65,7 @@ def deepseek_debug() -> TransformerConfig:
     """Trains on a laptop CPU. YaRN starts past 32 positions so short test sequences use it;
     mscale differs from mscale_all_dim so both YaRN temperature paths run."""
     return replace(
-        deepseek_lite(), preset="debug", vocab_size=512, dim=64, n_layers=3, n_heads=4, n_kv_heads=4,
+        deepseek_lite(), preset="debug", vocab_size=1024, dim=64, n_layers=3, n_heads=4, n_kv_heads=4,
         ffn_dim=192, max_seq_len=128,
         rope_scaling=RopeScaling(kind="yarn", factor=4.0, original_max_position=32, mscale=1.0, mscale_all_dim=0.707),
         mla=MLAConfig(kv_lora_rank=32, q_lora_rank=None, qk_nope_head_dim=16, qk_rope_head_dim=8, v_head_dim=16),

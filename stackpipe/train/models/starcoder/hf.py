@@ -52,9 +52,9 @@ def hf_config(config: TransformerConfig, special_ids: dict[str, int]) -> dict:
         "scale_attn_weights": True,
         "tie_word_embeddings": config.tie_embeddings,
         "initializer_range": config.init_std,
-        "resid_pdrop": 0.0,
-        "embd_pdrop": 0.0,
-        "attn_pdrop": 0.0,
+        "resid_pdrop": config.residual_dropout,
+        "embd_pdrop": config.embedding_dropout,
+        "attn_pdrop": config.attention_dropout,
         "bos_token_id": special_ids.get("bos"),
         "eos_token_id": special_ids.get("eos"),
     }

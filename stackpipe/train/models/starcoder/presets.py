@@ -1,6 +1,11 @@
 """StarCoderBase / StarCoder sizes (arXiv 2305.06161): GPT-2-style blocks with multi-query
-attention, learned absolute positions, LayerNorm, tanh-GELU MLP (HF `gelu_pytorch_tanh`),
-biases everywhere and a head tied to the input embedding; 8k context.
+attention, learned absolute positions, LayerNorm, a GELU MLP, biases everywhere, a head
+tied to the input embedding, 8k context and dropout 0.1 (attention, residual, embedding).
+
+Values follow the released config.json files (GPTBigCodeConfig): StarCoder(Base) 15.5B and
+StarCoderBase-7B use the exact GELU (`activation_function: gelu`), the 1B and 3B its tanh
+approximation (`gelu_pytorch_tanh`); every size sets attn_pdrop = resid_pdrop =
+embd_pdrop = 0.1.
 
 `debug` trains on a laptop CPU. StarCoderBase-1B doubles as the GPU throughput size.
 """
@@ -16,17 +21,19 @@ def starcoder_15b() -> TransformerConfig:
     """StarCoder / StarCoderBase 15.5B."""
     return TransformerConfig(
         family="starcoder", preset="15b", vocab_size=49152, dim=6144, n_layers=40, n_heads=48, n_kv_heads=1,
-        ffn_dim=24576, max_seq_len=8192, norm="layer", norm_eps=1e-5, activation="gelu_tanh", bias=True,
-        tie_embeddings=True, positions="learned",
+        ffn_dim=24576, max_seq_len=8192, norm="layer", norm_eps=1e-5, activation="gelu", bias=True,
+        tie_embeddings=True, positions="learned", embedding_dropout=0.1, attention_dropout=0.1, residual_dropout=0.1,
     )
 
 
 def starcoder_1b() -> TransformerConfig:
-    return replace(starcoder_15b(), preset="1b", dim=2048, n_layers=24, n_heads=16, ffn_dim=8192)
+    return replace(starcoder_15b(), preset="1b", dim=2048, n_layers=24, n_heads=16, ffn_dim=8192,
+                   activation="gelu_tanh")
 
 
 def starcoder_3b() -> TransformerConfig:
-    return replace(starcoder_15b(), preset="3b", dim=2816, n_layers=36, n_heads=22, ffn_dim=11264)
+    return replace(starcoder_15b(), preset="3b", dim=2816, n_layers=36, n_heads=22, ffn_dim=11264,
+                   activation="gelu_tanh")
 
 
 def starcoder_7b() -> TransformerConfig:
@@ -34,7 +41,7 @@ def starcoder_7b() -> TransformerConfig:
 
 
 def starcoder_debug() -> TransformerConfig:
-    return replace(starcoder_15b(), preset="debug", vocab_size=512, dim=128, n_layers=2, n_heads=4, ffn_dim=512,
+    return replace(starcoder_15b(), preset="debug", vocab_size=1024, dim=128, n_layers=2, n_heads=4, ffn_dim=512,
                    max_seq_len=256)
 
 

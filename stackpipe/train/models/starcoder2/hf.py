@@ -42,9 +42,9 @@ def hf_config(config: TransformerConfig, special_ids: dict[str, int]) -> dict:
         "use_bias": config.bias,
         "tie_word_embeddings": config.tie_embeddings,
         "initializer_range": config.init_std,
-        "attention_dropout": 0.0,
-        "residual_dropout": 0.0,
-        "embedding_dropout": 0.0,
+        "attention_dropout": config.attention_dropout,
+        "residual_dropout": config.residual_dropout,
+        "embedding_dropout": config.embedding_dropout,
         "bos_token_id": special_ids.get("bos"),
         "eos_token_id": special_ids.get("eos"),
     }
