@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from stackpipe.records import KEEP, Drop, FileRecord, Verdict
 from stackpipe.rules import Rules
 
-# The default of rules/web.yaml's `code_page_min_chars` (a WebRules field to come: read
-# with getattr until stackpipe/rules.py knows the key). None: code pages get no exception.
+# The default of rules/web.yaml's `code_page_min_chars` (WebRules). None: code pages get no exception.
 CODE_PAGE_MIN_CHARS = 60
 
 
@@ -49,7 +48,7 @@ def page_text_rules(rules: Rules) -> PageTextRules:
     language = rules.web.language
     overrides = {**rules.quality.overrides.get(language, {}), **rules.web.quality}
     min_chars = overrides.get("min_chars", rules.quality.defaults.min_chars)
-    return PageTextRules(min_chars, getattr(rules.web, "code_page_min_chars", CODE_PAGE_MIN_CHARS))
+    return PageTextRules(min_chars, rules.web.code_page_min_chars)
 
 
 def has_whole_code(record: FileRecord) -> bool:
