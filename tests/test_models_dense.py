@@ -153,7 +153,7 @@ def test_dense_model_aux_loss_is_zero():
 def test_unknown_family_or_preset_named():
     with pytest.raises(ValueError, match="'gpt5'.*codellama"):
         build_config("gpt5", "debug")
-    with pytest.raises(ValueError, match="'70b'.*debug"):
+    with pytest.raises(ValueError, match="'700b'.*debug"):
         build_config("codellama", "700b")
 
 
