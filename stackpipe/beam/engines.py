@@ -1,7 +1,8 @@
-"""Beam flags for the engines in `deploy/`: Dataflow, Spark and Flink.
+"""Beam flags for Dataflow, and the Docker images that match the installed Beam
+(Spark and Flink flags: stackpipe.beam.clusters).
 
 The launch scripts in deploy/ stay thin: they call `python -m stackpipe.beam.engines` to
-get the runner flags (one per line) and the Docker images that match the installed Beam,
+get the Dataflow flags (one per line) and the image names,
 and append them to a stackpipe command. Every flag made here is a real Beam pipeline
 option; deploy/README.md says what each engine needs.
 
@@ -20,7 +21,6 @@ from apache_beam.options.pipeline_options import FlinkRunnerOptions
 from apache_beam.version import __version__ as BEAM_VERSION
 
 PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
-ENVIRONMENT_TYPES = ("DOCKER", "EXTERNAL", "LOOPBACK")
 FLINK_VERSIONS = tuple(FlinkRunnerOptions.PUBLISHED_FLINK_VERSIONS)
 
 
@@ -56,54 +56,6 @@ def dataflow_args(*, project: str, region: str, temp_location: str, image: str |
     args = ["--runner=DataflowRunner", f"--project={project}", f"--region={region}",
             f"--temp_location={temp_location}"]
     return args + _worker_code(image, setup_file)
-
-
-def spark_args(*, job_endpoint: str | None = None, rest_url: str | None = None, environment: str = "DOCKER",
-               environment_config: str | None = None, setup_file: str | None = None,
-               job_server_jar: str | None = None) -> list[str]:
-    """Flags for Beam on Spark, through a running job server (`job_endpoint`, HOST:PORT,
-    e.g. one started by deploy/spark/job_server.sh) or by submitting an uber jar to the
-    cluster's REST endpoint (`rest_url`, http://MASTER:6066; Beam builds the jar from the
-    job-server jar, `job_server_jar` or a download from Maven Central).
-
-    environment: where the Python SDK workers run (DOCKER: `environment_config` is the
-    worker image; EXTERNAL: HOST:PORT of a worker pool; LOOPBACK: in this process, only
-    for a cluster on this machine). setup_file: ship stackpipe as an sdist instead of an
-    image that has it installed.
-    """
-    if (job_endpoint is None) == (rest_url is None):
-        raise ValueError("Spark: give either a job endpoint (JOB_ENDPOINT) or a REST URL for the uber jar "
-                         "(SPARK_REST_URL), not both or neither")
-    if job_endpoint is not None:
-        args = ["--runner=PortableRunner", f"--job_endpoint={_host_port(job_endpoint, 'JOB_ENDPOINT')}"]
-    else:
-        if not rest_url.startswith(("http://", "https://")):
-            raise ValueError(f"Spark REST URL must start with http:// or https://, got {rest_url!r} (SPARK_REST_URL)")
-        args = ["--runner=SparkRunner", "--spark_submit_uber_jar", f"--spark_rest_url={rest_url}"]
-        if job_server_jar:
-            args.append(f"--spark_job_server_jar={job_server_jar}")
-    return args + _environment(environment, environment_config, setup_file)
-
-
-def flink_args(*, job_endpoint: str | None = None, master: str | None = None, flink_version: str = FLINK_VERSIONS[0],
-               environment: str = "DOCKER", environment_config: str | None = None, setup_file: str | None = None,
-               job_server_jar: str | None = None) -> list[str]:
-    """Flags for Beam on Flink, through a running job server (`job_endpoint`, HOST:PORT,
-    e.g. one started by deploy/flink/job_server.sh) or by submitting an uber jar to the
-    JobManager's REST address (`master`, HOST:8081; `flink_version` must be the
-    cluster's). The other arguments are those of `spark_args`.
-    """
-    if (job_endpoint is None) == (master is None):
-        raise ValueError("Flink: give either a job endpoint (JOB_ENDPOINT) or the JobManager address for the "
-                         "uber jar (FLINK_MASTER), not both or neither")
-    if job_endpoint is not None:
-        args = ["--runner=PortableRunner", f"--job_endpoint={_host_port(job_endpoint, 'JOB_ENDPOINT')}"]
-    else:
-        args = ["--runner=FlinkRunner", f"--flink_master={master}", f"--flink_version={_flink_version(flink_version)}",
-                "--flink_submit_uber_jar"]
-        if job_server_jar:
-            args.append(f"--flink_job_server_jar={job_server_jar}")
-    return args + _environment(environment, environment_config, setup_file)
 
 
 FLEX_PIPELINES = ("curate", "dedup", "pack", "shards")
@@ -147,25 +99,6 @@ def _setup_file_flag(setup_file: str) -> str:
     return f"--setup_file={path.resolve()}"
 
 
-def _environment(kind: str, config: str | None, setup_file: str | None) -> list[str]:
-    """--environment_type/--environment_config for the portable runners, and --setup_file if given."""
-    if kind not in ENVIRONMENT_TYPES:
-        raise ValueError(f"environment type must be one of {', '.join(ENVIRONMENT_TYPES)}, got {kind!r} "
-                         "(ENVIRONMENT_TYPE)")
-    if kind == "LOOPBACK":
-        if config:
-            raise ValueError(f"a LOOPBACK environment takes no ENVIRONMENT_CONFIG, got {config!r}")
-        args = ["--environment_type=LOOPBACK"]
-    elif kind == "EXTERNAL":
-        args = ["--environment_type=EXTERNAL", f"--environment_config={_host_port(config or '', 'ENVIRONMENT_CONFIG')}"]
-    else:
-        if config is None and setup_file is None:
-            raise ValueError("DOCKER workers need stackpipe: give a worker image with it installed "
-                             "(ENVIRONMENT_CONFIG) or this repository's setup.py (SETUP_FILE)")
-        args = ["--environment_type=DOCKER", f"--environment_config={config or sdk_image()}"]
-    return args + ([_setup_file_flag(setup_file)] if setup_file else [])
-
-
 def _host_port(value: str, variable: str) -> str:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit():
@@ -181,7 +114,8 @@ def _flink_version(version: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m stackpipe.beam.engines {dataflow,spark,flink,image} ...`: print flags, one per line."""
+    """`python -m stackpipe.beam.engines {dataflow,image} ...`: print flags, one per line
+    (Spark and Flink flags: `python -m stackpipe.beam.clusters`)."""
     parser = argparse.ArgumentParser(prog="python -m stackpipe.beam.engines", description=main.__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     dataflow = commands.add_parser("dataflow", help="DataflowRunner flags")
@@ -189,34 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         dataflow.add_argument(flag, required=True)
     dataflow.add_argument("--image")
     dataflow.add_argument("--setup-file")
-    spark = commands.add_parser("spark", help="Spark flags (job server or uber jar)")
-    spark.add_argument("--rest-url")
-    flink = commands.add_parser("flink", help="Flink flags (job server or uber jar)")
-    flink.add_argument("--master")
-    flink.add_argument("--flink-version", default=FLINK_VERSIONS[0])
-    for engine in (spark, flink):
-        engine.add_argument("--job-endpoint")
-        engine.add_argument("--environment", default="DOCKER")
-        for flag in ("--environment-config", "--setup-file", "--job-server-jar"):
-            engine.add_argument(flag)
     image = commands.add_parser("image", help="a Docker image name matching the installed Beam")
     image.add_argument("which", choices=("sdk", "spark-job-server", "flink-job-server"))
     image.add_argument("--flink-version", default=FLINK_VERSIONS[0])
     args = parser.parse_args(argv)
-    # The scripts pass unset environment variables as empty strings.
-    given = {key: value or None for key, value in vars(args).items()}
     try:
         if args.command == "image":
             lines = [sdk_image() if args.which == "sdk" else job_server_image(args.which.split("-")[0],
                                                                                 args.flink_version)]
-        elif args.command == "dataflow":
+        else:  # the scripts pass unset environment variables as empty strings
             lines = dataflow_args(project=args.project, region=args.region, temp_location=args.temp_location,
-                                  image=given["image"], setup_file=given["setup_file"])
-        else:
-            common = {key: given[key] for key in ("job_endpoint", "environment_config", "setup_file", "job_server_jar")}
-            common["environment"] = args.environment
-            lines = (spark_args(rest_url=given["rest_url"], **common) if args.command == "spark"
-                     else flink_args(master=given["master"], flink_version=args.flink_version, **common))
+                                  image=args.image or None, setup_file=args.setup_file or None)
     except ValueError as error:
         print(f"stackpipe deploy: error: {error}", file=sys.stderr)
         return 2
